@@ -1,0 +1,182 @@
+// connect-login's command line: commands, flags and the JSON config file. Every mistake here is a
+// UsageError (exit code 2) that names the flag or key at fault.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ProviderEndpoints, ProviderSettings } from '../settings.js';
+
+export class UsageError extends Error {
+  readonly code = 'usage';
+}
+
+export const COMMANDS = ['login', 'status', 'token', 'logout'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface ParsedCommand {
+  command: Command;
+  profile: string;
+  json: boolean;
+  /** Only for login. */
+  settings?: ProviderSettings;
+  timeoutSeconds: number;
+}
+
+export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
+
+export const USAGE = `Usage: connect-login <command> [options]
+
+Sign in to an OAuth 2.0 / OpenID Connect provider through the system browser and keep the tokens
+in the OS keychain.
+
+Commands:
+  login     Sign in and store the session in the keychain
+  status    Show whether the profile is signed in (never prints a token)
+  token     Print a valid access token, and nothing else, for scripts
+  logout    Forget the profile's tokens
+
+Options for login:
+  --issuer URL               The provider's issuer (discovery at /.well-known/openid-configuration)
+  --client-id ID             The client id the provider registered for this app
+  --client-secret-env VAR    Read a confidential client's secret from environment variable VAR
+  --redirect-uri URI         The registered redirect URI (default http://127.0.0.1/connect/oauth2callback)
+  --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
+  --timeout SECONDS          How long to wait for the browser (default 300)
+  --config FILE              Read these settings from a JSON file; flags override it
+
+Options for every command:
+  --profile NAME             Keychain profile (default: $CONNECT_PROFILE, else "default")
+  --json                     status, login, logout: print exactly one JSON object on stdout
+  -h, --help                 Show this help
+  --version                  Show the version
+
+Exit status: 0 success, 1 failure (or, for status, not signed in), 2 bad usage.`;
+
+const CONFIG_KEYS = new Set([
+  'issuer',
+  'clientId',
+  'clientSecretEnv',
+  'redirectUri',
+  'scope',
+  'profile',
+  'timeout',
+  'endpoints',
+]);
+
+interface ConfigFile {
+  issuer?: string;
+  clientId?: string;
+  clientSecretEnv?: string;
+  redirectUri?: string;
+  scope?: string;
+  profile?: string;
+  timeout?: number;
+  endpoints?: ProviderEndpoints;
+}
+
+function readConfig(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --config file "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--config file "${path}" is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UsageError(`--config file "${path}" must hold a JSON object`);
+  }
+  for (const [key, value] of Object.entries(data)) {
+    if (!CONFIG_KEYS.has(key)) {
+      throw new UsageError(`--config file "${path}" has an unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`);
+    }
+    const expected = key === 'timeout' ? 'number' : key === 'endpoints' ? 'object' : 'string';
+    if (typeof value !== expected || value === null) {
+      throw new UsageError(`--config file "${path}": "${key}" must be a ${expected}`);
+    }
+  }
+  return data as ConfigFile;
+}
+
+function parseTimeout(value: string | number): number {
+  const seconds = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 24 * 3600) {
+    throw new UsageError(`--timeout must be a number of seconds between 1 and 86400, not "${value}"`);
+  }
+  return seconds;
+}
+
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseResult {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        issuer: { type: 'string' },
+        'client-id': { type: 'string' },
+        'client-secret-env': { type: 'string' },
+        'redirect-uri': { type: 'string' },
+        scope: { type: 'string' },
+        timeout: { type: 'string' },
+        config: { type: 'string' },
+        profile: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length === 0) throw new UsageError('a command is required (login, status, token or logout)');
+  const [command, ...extra] = positionals;
+  if (!COMMANDS.includes(command as Command)) {
+    throw new UsageError(`unknown command "${command}" (expected login, status, token or logout)`);
+  }
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
+  const loginOnly = ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'config'] as const;
+  if (command !== 'login') {
+    const misplaced = loginOnly.find((name) => values[name] !== undefined);
+    if (misplaced) throw new UsageError(`--${misplaced} is an option of login, not of ${command}`);
+    if (command === 'token' && values.json) {
+      throw new UsageError('token prints the bare access token; --json is not an option of token');
+    }
+  }
+
+  const config = values.config ? readConfig(values.config) : {};
+  const profile = values.profile ?? config.profile ?? env.CONNECT_PROFILE ?? 'default';
+  const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? 300);
+  const run: ParsedCommand = { command: command as Command, profile, json: values.json, timeoutSeconds };
+
+  if (command === 'login') {
+    const issuer = values.issuer ?? config.issuer;
+    const clientId = values['client-id'] ?? config.clientId;
+    if (!issuer) throw new UsageError('login needs --issuer URL (or "issuer" in --config)');
+    if (!clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
+    const secretVar = values['client-secret-env'] ?? config.clientSecretEnv;
+    let clientSecret: string | undefined;
+    if (secretVar !== undefined) {
+      clientSecret = env[secretVar];
+      if (!clientSecret) throw new UsageError(`--client-secret-env names ${secretVar}, but that environment variable is empty or not set`);
+    }
+    const redirectUri = values['redirect-uri'] ?? config.redirectUri;
+    const scope = values.scope ?? config.scope;
+    run.settings = {
+      issuer,
+      clientId,
+      ...(clientSecret ? { clientSecret } : {}),
+      ...(redirectUri ? { redirectUri } : {}),
+      ...(scope ? { scope } : {}),
+      ...(config.endpoints ? { endpoints: config.endpoints } : {}),
+    };
+  }
+  return { kind: 'run', run };
+}

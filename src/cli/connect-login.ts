@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// connect-login: the command-line face of the core. It holds no protocol logic: it parses, calls the
+// core, and prints. Its commands, flags, exit codes and --json output are a contract for scripts.
+import { readFileSync } from 'node:fs';
+import { getAccessToken } from '../access-token.js';
+import { ConnectError } from '../errors.js';
+import { keychainStore } from '../secret-store/keychain.js';
+import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
+import { signIn } from '../sign-in.js';
+import { TokenStore, checkProfileName } from '../token-store.js';
+import { USAGE, parseCommandLine, type ParsedCommand } from './args.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const stdio: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function signedInJson(profile: string, s: SessionSummary) {
+  return {
+    status: 'signed_in',
+    profile,
+    issuer: s.issuer,
+    client_id: s.clientId,
+    sub: s.sub,
+    expires_at: s.expiresAt,
+    scope: s.scope,
+    redirect_uri: s.redirectUri,
+  };
+}
+
+function expiryText(expiresAt: number | null): string {
+  if (expiresAt === null) return 'has no stated expiry';
+  const left = expiresAt - nowSeconds();
+  const when = new Date(expiresAt * 1000).toISOString();
+  if (left <= 0) return `expired at ${when}`;
+  const minutes = Math.floor(left / 60);
+  const span = minutes >= 60 ? `${Math.floor(minutes / 60)}h ${minutes % 60}m` : minutes >= 1 ? `${minutes}m` : `${left}s`;
+  return `expires in ${span} (${when})`;
+}
+
+function describeSession(profile: string, s: SessionSummary): string {
+  const who = displayName(s.claims);
+  return [
+    `Profile "${profile}" is signed in${who && who !== s.sub ? ` as ${who}` : ''}.`,
+    `  issuer:       ${s.issuer}`,
+    `  subject:      ${s.sub}`,
+    `  client id:    ${s.clientId}`,
+    `  scope:        ${s.scope}`,
+    `  access token: ${expiryText(s.expiresAt)}`,
+    `  refresh:      ${s.hasRefreshToken ? 'yes' : 'no refresh token'}`,
+    '',
+  ].join('\n');
+}
+
+async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort(new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await signIn({
+      settings: run.settings as NonNullable<ParsedCommand['settings']>,
+      profile: run.profile,
+      store,
+      signal: controller.signal,
+      timeoutMs: run.timeoutSeconds * 1000,
+      onEvent: (event) => {
+        if (event.type === 'browser-opening') {
+          io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
+        } else if (event.type === 'browser-failed') {
+          io.err(`warning: ${event.error.message}\n`);
+        } else if (event.type === 'waiting') {
+          io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
+        }
+      },
+    });
+    if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
+    else io.out(describeSession(run.profile, summary));
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const session = await store.load(run.profile);
+  if (!session) {
+    if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
+    else io.out(`Profile "${run.profile}" is not signed in.\n`);
+    return EXIT_FAILURE;
+  }
+  const summary = summarize(session);
+  if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
+  else io.out(describeSession(run.profile, summary));
+  return EXIT_OK;
+}
+
+async function token(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  io.out(`${await getAccessToken(store, run.profile)}\n`);
+  return EXIT_OK;
+}
+
+async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const removed = await store.remove(run.profile);
+  if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
+  else io.out(removed ? `Signed out: profile "${run.profile}" was forgotten.\n` : `Profile "${run.profile}" was not signed in.\n`);
+  return EXIT_OK;
+}
+
+function reportError(error: { code: string; message: string }, json: boolean, io: Io): void {
+  if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message })}\n`);
+  else io.err(`error: ${error.code}: ${error.message}\n`);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let run: ParsedCommand;
+  try {
+    const parsed = parseCommandLine(argv, env);
+    if (parsed.kind === 'help') {
+      io.out(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (parsed.kind === 'version') {
+      io.out(`connect-login ${version()}\n`);
+      return EXIT_OK;
+    }
+    run = parsed.run;
+    checkProfileName(run.profile);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    reportError({ code: 'usage', message }, wantsJson, io);
+    if (!wantsJson) io.err('Run connect-login --help for usage.\n');
+    return EXIT_USAGE;
+  }
+
+  const store = new TokenStore(keychainStore(env.CONNECT_KEYCHAIN_SERVICE || undefined));
+  try {
+    switch (run.command) {
+      case 'login':
+        return await login(run, store, io);
+      case 'status':
+        return await status(run, store, io);
+      case 'token':
+        return await token(run, store, io);
+      case 'logout':
+        return await logout(run, store, io);
+    }
+  } catch (error) {
+    if (error instanceof ConnectError) {
+      reportError(error, run.json, io);
+      return error.code === 'invalid_settings' || error.code === 'unsupported_redirect_uri' || error.code === 'insecure_issuer'
+        ? EXIT_USAGE
+        : EXIT_FAILURE;
+    }
+    reportError({ code: 'internal_error', message: 'An unexpected error occurred.' }, run.json, io);
+    if (env.CONNECT_DEBUG) io.err(`${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+// Run when executed directly (the `connect-login` bin), not when imported by tests.
+const invokedAs = process.argv[1] ?? '';
+if (/connect-login(\.js)?$/.test(invokedAs)) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

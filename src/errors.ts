@@ -1,0 +1,86 @@
+// Typed errors with stable codes. Callers branch on `code`, never on the message. Messages are
+// written for the user and never contain a token, a code or a secret.
+
+/** Codes raised by this client itself. */
+export type ClientErrorCode =
+  | 'invalid_settings'
+  | 'insecure_issuer'
+  | 'unsupported_redirect_uri'
+  | 'discovery_failed'
+  | 'network_error'
+  | 'browser_open_failed'
+  | 'port_in_use'
+  | 'timeout'
+  | 'cancelled'
+  | 'state_mismatch'
+  | 'issuer_mismatch'
+  | 'invalid_response'
+  | 'id_token_invalid'
+  | 'userinfo_invalid'
+  | 'token_request_failed'
+  | 'keychain_unavailable'
+  | 'stored_session_invalid'
+  | 'not_signed_in'
+  | 'token_expired';
+
+/**
+ * A client code, or an authorization server's OAuth error code passed through as it came
+ * (RFC 6749 §4.1.2.1 and §5.2: `access_denied`, `invalid_grant`, `invalid_client`, …).
+ */
+export type ErrorCode = ClientErrorCode | (string & {});
+
+export class ConnectError extends Error {
+  override readonly name: string = 'ConnectError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The authorization server answered with an OAuth error (authorization or token endpoint). */
+export class ProviderError extends ConnectError {
+  override readonly name = 'ProviderError';
+  /** The provider's own `error_description`, if it sent one. */
+  readonly description: string | undefined;
+
+  constructor(code: string, message: string, description?: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.description = description;
+  }
+}
+
+export function isConnectError(value: unknown, code?: ErrorCode): value is ConnectError {
+  return value instanceof ConnectError && (code === undefined || value.code === code);
+}
+
+const PROVIDER_SENTENCES: Record<string, string> = {
+  access_denied: 'Sign-in was cancelled or access was denied at the provider.',
+  login_required: 'The provider requires you to sign in.',
+  consent_required: 'The provider needs your consent for this app.',
+  interaction_required: 'The provider needs you to interact with its sign-in page.',
+  invalid_request: 'The provider rejected the sign-in request as malformed.',
+  invalid_scope: 'The provider does not allow the requested scopes.',
+  unauthorized_client: 'The provider does not allow this client to sign in this way.',
+  unsupported_response_type: 'The provider does not support the authorization code flow for this client.',
+  server_error: 'The provider had an internal error.',
+  temporarily_unavailable: 'The provider is temporarily unavailable.',
+  invalid_grant:
+    'The provider rejected the authorization code or refresh token (expired, already used, or issued to another client).',
+  invalid_client: 'The provider did not accept this client (wrong client id or secret).',
+  unsupported_grant_type: 'The provider does not allow this grant type for this client.',
+};
+
+/** A human sentence for a provider error code, with the provider's own description appended. */
+export function describeProviderError(code: string, description?: string | null): string {
+  const sentence = PROVIDER_SENTENCES[code] ?? `The provider answered with the error "${code}".`;
+  const extra = description ? cleanDescription(description) : '';
+  return extra && extra !== sentence ? `${sentence} (${extra})` : sentence;
+}
+
+/** Provider text is shown to the user: keep it short, printable and on one line. */
+function cleanDescription(text: string): string {
+  const printable = text.replace(/[^\x20-\x7e]/g, ' ').replace(/\s+/g, ' ').trim();
+  return printable.length > 200 ? `${printable.slice(0, 197)}...` : printable;
+}

@@ -1,0 +1,22 @@
+// The library API of connect-desktop's core: plain Node, no Electron. The app (main/) and the CLI
+// (src/cli/) are faces over exactly these functions.
+export { signIn, receiverFor, DEFAULT_SIGN_IN_TIMEOUT_MS, type SignInOptions, type SignInEvent } from './sign-in.js';
+export { getAccessToken, needsRefresh, refreshMargin } from './access-token.js';
+export { resolveSettings, DEFAULT_SCOPE, type ProviderSettings, type ProviderEndpoints, type ResolvedSettings } from './settings.js';
+export {
+  classifyRedirectUri,
+  isLoopbackHost,
+  DEFAULT_LOOPBACK_REDIRECT_URI,
+  PROVIDER_DEFAULT_LOCALHOST_URI,
+  OOB,
+  OOB_AUTO,
+  type RedirectKind,
+} from './redirect-uri.js';
+export { ConnectError, ProviderError, isConnectError, type ErrorCode, type ClientErrorCode } from './errors.js';
+export { TokenStore, DEFAULT_PROFILE } from './token-store.js';
+export { keychainStore, DEFAULT_SERVICE } from './secret-store/keychain.js';
+export type { SecretStore } from './secret-store/store.js';
+export { systemBrowser, type BrowserOpener } from './browser/opener.js';
+export { LoopbackReceiver } from './redirect-receiver/loopback.js';
+export type { RedirectReceiver, PendingRedirect, SignInOutcome } from './redirect-receiver/receiver.js';
+export { summarize, displayName, type SessionSummary } from './session.js';

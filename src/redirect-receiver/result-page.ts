@@ -1,0 +1,39 @@
+// The page the browser shows after a loopback redirect: self-contained (no outside resources, no
+// script), so it loads with the network down and leaks nothing through a Referer.
+import type { SignInOutcome } from './receiver.js';
+
+export const RESULT_PAGE_HEADERS: Record<string, string> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  Connection: 'close',
+};
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function resultPage(outcome: SignInOutcome, appName = 'CONNECT Desktop'): string {
+  const ok = outcome.ok;
+  const title = ok ? `Signed in - ${appName}` : `Sign-in failed - ${appName}`;
+  const heading = ok ? 'You are signed in' : 'Sign-in did not complete';
+  const detail = ok
+    ? `${outcome.displayName ? `Signed in as ${escapeHtml(outcome.displayName)}. ` : ''}You can close this tab and return to ${escapeHtml(appName)}.`
+    : `${escapeHtml(outcome.message)} Return to ${escapeHtml(appName)} to try again.`;
+  const colour = ok ? '#137333' : '#b3261e';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f6f7f9;color:#1f1f1f;margin:0;display:grid;place-items:center;min-height:100vh}
+main{background:#fff;border-radius:12px;box-shadow:0 1px 4px rgba(0,0,0,.15);padding:2rem 2.5rem;max-width:28rem}
+h1{font-size:1.4rem;margin:0 0 .75rem;color:${colour}}
+p{line-height:1.5;margin:0}
+</style></head>
+<body><main><h1 id="result" data-ok="${ok}">${heading}</h1><p id="detail">${detail}</p>${
+    ok ? '' : `<p><small>Error code: <code id="code">${escapeHtml(outcome.code)}</code></small></p>`
+  }</main></body></html>`;
+}

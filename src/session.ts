@@ -1,0 +1,62 @@
+// The signed-in session: what is kept in the keychain for a profile, and the token-free summary of
+// it that the CLI, the app's renderer and logs may see.
+
+export interface StoredSession {
+  version: 1;
+  issuer: string;
+  clientId: string;
+  redirectUri: string;
+  /** Granted scope (the token response's, else the requested one). */
+  scope: string;
+  sub: string;
+  /** Validated ID-token claims, merged with userinfo claims of the same subject. */
+  claims: Record<string, unknown>;
+  accessToken: string;
+  tokenType: string;
+  /** Seconds since the epoch, or null when the provider gave no lifetime. */
+  expiresAt: number | null;
+  refreshToken?: string;
+  idToken?: string;
+  /** A confidential client's secret, kept beside its tokens so they can be refreshed and revoked. */
+  clientSecret?: string;
+  /** Seconds since the epoch. */
+  obtainedAt: number;
+}
+
+/** Everything about a session except its tokens. */
+export interface SessionSummary {
+  issuer: string;
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  sub: string;
+  claims: Record<string, unknown>;
+  expiresAt: number | null;
+  hasRefreshToken: boolean;
+}
+
+export function summarize(session: StoredSession): SessionSummary {
+  return {
+    issuer: session.issuer,
+    clientId: session.clientId,
+    redirectUri: session.redirectUri,
+    scope: session.scope,
+    sub: session.sub,
+    claims: session.claims,
+    expiresAt: session.expiresAt,
+    hasRefreshToken: typeof session.refreshToken === 'string',
+  };
+}
+
+/** The name to greet the user with. */
+export function displayName(claims: Record<string, unknown>): string | undefined {
+  for (const key of ['name', 'preferred_username', 'email', 'sub']) {
+    const value = claims[key];
+    if (typeof value === 'string' && value) return value;
+  }
+  return undefined;
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

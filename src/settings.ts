@@ -1,0 +1,106 @@
+// Provider settings: what the app must know about the authorization server and its registration.
+import { ConnectError } from './errors.js';
+import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri, isLoopbackHost, type RedirectKind } from './redirect-uri.js';
+
+export const DEFAULT_SCOPE = 'openid profile email offline_access';
+
+/** Endpoints for a provider without discovery (the reference provider's names shown). */
+export interface ProviderEndpoints {
+  /** e.g. https://connect.example.com/oauth/authorize */
+  authorization: string;
+  /** e.g. https://connect.example.com/oauth/token */
+  token: string;
+  /** The JWK Set that signs ID tokens (required to validate them). */
+  jwks: string;
+  userinfo?: string;
+  /** e.g. https://connect.example.com/oauth/revoke */
+  revocation?: string;
+  /** e.g. https://connect.example.com/oauth/logout */
+  endSession?: string;
+}
+
+export interface ProviderSettings {
+  /** The issuer identifier. Discovery is read from `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  /** Give these instead of relying on discovery, for providers without it. */
+  endpoints?: ProviderEndpoints;
+  clientId: string;
+  /** Only for confidential clients (HTTP Basic at the token and revoke endpoints). */
+  clientSecret?: string;
+  /** Space-separated scopes. Default: "openid profile email offline_access". */
+  scope?: string;
+  /** The registered redirect URI: it decides how the result is captured. Default: loopback. */
+  redirectUri?: string;
+}
+
+export interface ResolvedSettings {
+  issuer: string;
+  endpoints: ProviderEndpoints | undefined;
+  clientId: string;
+  clientSecret: string | undefined;
+  scope: string;
+  redirectUri: string;
+  redirect: RedirectKind;
+  /** True when the issuer is plain http on a loopback address (tests, the demo provider). */
+  insecureLoopback: boolean;
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError('invalid_settings', message);
+}
+
+function checkHttpsOrLoopback(label: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid(`The ${label} "${value}" is not a valid URL.`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:') {
+    if (isLoopbackHost(url.hostname)) return url;
+    throw new ConnectError(
+      'insecure_issuer',
+      `The ${label} "${value}" uses plain http; only https is allowed, except on a loopback address (127.0.0.1, localhost).`,
+    );
+  }
+  throw invalid(`The ${label} "${value}" must be an https URL.`);
+}
+
+/** Validate settings and fill in the defaults. Throws `invalid_settings`, `insecure_issuer`, `unsupported_redirect_uri`. */
+export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
+  if (!settings || typeof settings !== 'object') throw invalid('Provider settings are missing.');
+  if (typeof settings.issuer !== 'string' || !settings.issuer.trim()) throw invalid('The issuer URL is missing.');
+  if (typeof settings.clientId !== 'string' || !settings.clientId.trim()) throw invalid('The client id is missing.');
+  const issuerUrl = checkHttpsOrLoopback('issuer', settings.issuer.trim());
+  if (issuerUrl.search || issuerUrl.hash) throw invalid('The issuer URL must not contain a query or fragment.');
+  const issuer = settings.issuer.trim();
+
+  let endpoints: ProviderEndpoints | undefined;
+  if (settings.endpoints) {
+    const e = settings.endpoints;
+    for (const key of ['authorization', 'token', 'jwks'] as const) {
+      if (typeof e[key] !== 'string' || !e[key]) throw invalid(`The ${key} endpoint is missing.`);
+    }
+    for (const [key, value] of Object.entries(e)) {
+      if (value !== undefined) checkHttpsOrLoopback(`${key} endpoint`, String(value));
+    }
+    endpoints = { ...e };
+  }
+
+  const scope = (settings.scope ?? DEFAULT_SCOPE).trim().split(/\s+/).filter(Boolean);
+  if (!scope.includes('openid')) throw invalid('The scope must include "openid" (this client signs users in with OpenID Connect).');
+  const clientSecret = settings.clientSecret === '' ? undefined : settings.clientSecret;
+  const redirectUri = (settings.redirectUri ?? DEFAULT_LOOPBACK_REDIRECT_URI).trim();
+
+  return {
+    issuer,
+    endpoints,
+    clientId: settings.clientId.trim(),
+    clientSecret,
+    scope: [...new Set(scope)].join(' '),
+    redirectUri,
+    redirect: classifyRedirectUri(redirectUri),
+    insecureLoopback: issuerUrl.protocol === 'http:',
+  };
+}

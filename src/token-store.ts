@@ -1,0 +1,72 @@
+// The token vault: one keychain entry set per profile. A profile isolates one sign-in (the app's,
+// a script's, a test's) from every other.
+import { ConnectError } from './errors.js';
+import type { SecretStore } from './secret-store/store.js';
+import type { StoredSession } from './session.js';
+
+export const DEFAULT_PROFILE = 'default';
+
+export function checkProfileName(profile: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(profile)) {
+    throw new ConnectError(
+      'invalid_settings',
+      `The profile name "${profile}" is not valid: use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`,
+    );
+  }
+  return profile;
+}
+
+function account(profile: string): string {
+  return `profile:${checkProfileName(profile)}:session`;
+}
+
+function isStoredSession(value: unknown): value is StoredSession {
+  const v = value as Partial<StoredSession> | null;
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    v.version === 1 &&
+    typeof v.issuer === 'string' &&
+    typeof v.clientId === 'string' &&
+    typeof v.sub === 'string' &&
+    typeof v.accessToken === 'string' &&
+    typeof v.scope === 'string' &&
+    (v.expiresAt === null || typeof v.expiresAt === 'number')
+  );
+}
+
+export class TokenStore {
+  readonly #secrets: SecretStore;
+
+  constructor(secrets: SecretStore) {
+    this.#secrets = secrets;
+  }
+
+  /** The profile's session, or null when signed out. Throws `stored_session_invalid` on a damaged entry. */
+  async load(profile: string): Promise<StoredSession | null> {
+    const raw = await this.#secrets.get(account(profile));
+    if (raw === null) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isStoredSession(parsed)) {
+      throw new ConnectError(
+        'stored_session_invalid',
+        `The saved sign-in for profile "${profile}" is damaged and cannot be used; sign in again (connect-login logout, then login).`,
+      );
+    }
+    return parsed;
+  }
+
+  async save(profile: string, session: StoredSession): Promise<void> {
+    await this.#secrets.set(account(profile), JSON.stringify(session));
+  }
+
+  /** Forget the profile's session; false when there was none. */
+  async remove(profile: string): Promise<boolean> {
+    return this.#secrets.delete(account(profile));
+  }
+}

@@ -1,0 +1,42 @@
+// `npm run provider`: the demo authorization server, standalone.
+import { parseArgs } from 'node:util';
+import { startTestProvider } from './provider.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '9090' },
+    'access-token-ttl': { type: 'string', default: '3600' },
+    registration: { type: 'string', default: 'open' },
+  },
+});
+
+const registration = values.registration;
+if (registration !== 'off' && registration !== 'open' && registration !== 'managed') {
+  console.error('error: --registration must be off, open or managed');
+  process.exit(2);
+}
+
+const provider = await startTestProvider({
+  port: Number(values.port),
+  accessTokenTtl: Number(values['access-token-ttl']),
+  registration,
+});
+
+console.log(`Demo provider running.
+  issuer:              ${provider.issuer}
+  public client id:    ${provider.publicClientId}
+  confidential client: ${provider.confidentialClientId} (secret: ${provider.confidentialClientSecret})${
+    provider.initialAccessToken ? `\n  initial access token for registration: ${provider.initialAccessToken}` : ''
+  }
+  users:               any login name with any password (alice and bob have names and e-mails)
+
+Sign in with:
+  npx connect-login login --issuer ${provider.issuer} --client-id ${provider.publicClientId} --profile demo
+
+Press Ctrl+C to stop.`);
+
+const stop = () => {
+  void provider.close().then(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

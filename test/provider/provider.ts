@@ -1,0 +1,199 @@
+// The demo and test authorization server: a real oidc-provider instance configured like the
+// provider in shared/reference (endpoint names, redirect-URI defaults, oob result pages).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type Configuration } from 'oidc-provider';
+import { oobResultPages } from './oob-pages.js';
+
+export const PUBLIC_CLIENT_ID = 'com.example.connect-desktop';
+export const CONFIDENTIAL_CLIENT_ID = 'com.example.connect-desktop.confidential';
+
+/** Redirect URIs the demo clients are registered with: every kind the reference documents. */
+export function demoRedirectUris(clientId: string): string[] {
+  return [
+    'http://127.0.0.1/connect/oauth2callback',
+    'http://localhost:8081/connect/oauth2callback',
+    `${clientId}://connect/oauth2callback`,
+    'urn:ietf:wg:oauth:2.0:oob',
+    'urn:ietf:wg:oauth:2.0:oob:auto',
+  ];
+}
+
+export interface TestProviderOptions {
+  /** Port to listen on (127.0.0.1). Default: any free port. */
+  port?: number;
+  /** Access-token lifetime in seconds. Default 3600. */
+  accessTokenTtl?: number;
+  /** Dynamic registration: off, open to all, or managed (needs the initial access token). */
+  registration?: 'off' | 'open' | 'managed';
+  /** The static initial access token for managed registration. */
+  initialAccessToken?: string;
+  /** Secret of the pre-registered confidential client. Default: random. */
+  confidentialClientSecret?: string;
+}
+
+export interface TestProvider {
+  issuer: string;
+  port: number;
+  provider: Provider;
+  publicClientId: string;
+  confidentialClientId: string;
+  confidentialClientSecret: string;
+  initialAccessToken: string | undefined;
+  close(): Promise<void>;
+}
+
+interface DemoUser {
+  name: string;
+  given_name: string;
+  family_name: string;
+  email: string;
+}
+
+const DEMO_USERS: Record<string, DemoUser> = {
+  alice: { name: 'Alice Example', given_name: 'Alice', family_name: 'Example', email: 'alice@example.com' },
+  bob: { name: 'Bob Example', given_name: 'Bob', family_name: 'Example', email: 'bob@example.com' },
+};
+
+function userFor(accountId: string): DemoUser {
+  return (
+    DEMO_USERS[accountId] ?? {
+      name: accountId,
+      given_name: accountId,
+      family_name: '',
+      email: `${accountId}@example.com`,
+    }
+  );
+}
+
+function signingKeys() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { keys: [{ ...jwk, kid: `rs-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' }] };
+}
+
+export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+  const confidentialClientSecret = options.confidentialClientSecret ?? randomBytes(24).toString('base64url');
+  const registration = options.registration ?? 'off';
+  const initialAccessToken =
+    registration === 'managed' ? (options.initialAccessToken ?? randomBytes(24).toString('base64url')) : undefined;
+
+  const nativeClient = {
+    application_type: 'native' as const,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code' as const],
+  };
+
+  const configuration: Configuration = {
+    clients: [
+      {
+        ...nativeClient,
+        client_id: PUBLIC_CLIENT_ID,
+        client_name: 'CONNECT Desktop (demo)',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: demoRedirectUris(PUBLIC_CLIENT_ID),
+        post_logout_redirect_uris: ['http://127.0.0.1/connect/logout'],
+      },
+      {
+        ...nativeClient,
+        client_id: CONFIDENTIAL_CLIENT_ID,
+        client_secret: confidentialClientSecret,
+        client_name: 'CONNECT Desktop (demo, confidential)',
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: demoRedirectUris(CONFIDENTIAL_CLIENT_ID),
+        post_logout_redirect_uris: ['http://127.0.0.1/connect/logout'],
+      },
+    ],
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      revocation: '/oauth/revoke',
+      userinfo: '/oauth/userinfo',
+      end_session: '/oauth/logout',
+      jwks: '/oauth/jwks',
+      introspection: '/oauth/introspect',
+      registration: '/oauth/register',
+    },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name'],
+      email: ['email', 'email_verified'],
+    },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      registration:
+        registration === 'off'
+          ? { enabled: false }
+          : { enabled: true, initialAccessToken: initialAccessToken ?? false },
+    },
+    // Native clients get refresh tokens (with offline_access), rotated on every use.
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+    },
+    jwks: signingKeys(),
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+    findAccount: async (_ctx, accountId) => ({
+      accountId,
+      claims: async () => {
+        const user = userFor(accountId);
+        return { sub: accountId, ...user, email_verified: true };
+      },
+    }),
+    // Errors from oidc-provider are rendered as plain pages; keep them free of outside resources.
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><title>${escapeHtml(String(out.error))}</title><h1>${escapeHtml(
+        String(out.error),
+      )}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.use(oobResultPages());
+  // Keep the test output quiet: oidc-provider reports every server_error it renders on 'server_error'.
+  provider.on('server_error', (_ctx, err) => {
+    if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);
+  });
+  server.on('request', provider.callback());
+
+  return {
+    issuer,
+    port,
+    provider,
+    publicClientId: PUBLIC_CLIENT_ID,
+    confidentialClientId: CONFIDENTIAL_CLIENT_ID,
+    confidentialClientSecret,
+    initialAccessToken,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `npm test`: builds, then runs every test inside a private session, so no test touches your real
+# keychain or desktop: its own D-Bus session with a throwaway, unlocked GNOME Keyring (a real Secret
+# Service) and its own X server (Xvfb) for the browser windows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${CONNECT_TEST_SESSION:-}" ]; then
+  npm run build --silent
+  npm run lint --silent
+  export CONNECT_TEST_SESSION=1
+  for tool in dbus-run-session gnome-keyring-daemon Xvfb /usr/bin/chromium; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is missing; install: apt-get install dbus gnome-keyring xvfb chromium" >&2; exit 2; }
+  done
+  exec dbus-run-session -- bash "$0" "$@"
+fi
+
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
+  [ -n "${keyring_pid:-}" ] && kill "$keyring_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A throwaway keyring, unlocked with a throwaway password.
+export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run"
+mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+eval "$(printf 'connect-desktop-tests' | gnome-keyring-daemon --unlock --components=secrets)"
+keyring_pid=${GNOME_KEYRING_PID:-}
+
+# A private X server; -displayfd picks a free display number.
+exec 3>"$work/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb_pid=$!
+for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(head -n1 "$work/display")"
+
+files=("$@")
+[ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)
+node --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,71 @@
+// Run connect-login as a user or a script would: a separate process, real stdout/stderr/exit code.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DriverReport } from './browser-driver.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(ROOT, 'dist/src/cli/connect-login.js');
+const DRIVER = join(ROOT, 'dist/test/support/browser-driver.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, BROWSER: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A profile name of its own for each test, so tests never share or touch a real profile. */
+export function testProfile(label: string): string {
+  return `test-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface BrowserUser {
+  /** BROWSER command line that signs in as the user would. */
+  BROWSER: string;
+  /** What the browser showed at the end (undefined until the driver wrote it). */
+  report(): Promise<DriverReport>;
+}
+
+/** A real chromium that signs in on the provider's pages (see browser-driver.ts). */
+export function browserUser(options: { user?: string; action?: 'approve' | 'deny'; tamper?: string } = {}): BrowserUser {
+  const reportPath = join(mkdtempSync(join(tmpdir(), 'connect-driver-')), 'report.json');
+  const words = ['node', DRIVER, '--report', reportPath, '--user', options.user ?? 'alice', '--action', options.action ?? 'approve'];
+  if (options.tamper) words.push('--tamper', options.tamper);
+  return {
+    BROWSER: words.map((w) => `'${w}'`).join(' '),
+    async report() {
+      // The CLI does not wait for the browser; the driver writes its report as it closes.
+      for (let i = 0; i < 200 && !existsSync(reportPath); i++) await new Promise((r) => setTimeout(r, 100));
+      return JSON.parse(readFileSync(reportPath, 'utf8')) as DriverReport;
+    },
+  };
+}
+
+/** The single JSON object a --json command printed (fails if stdout holds anything else). */
+export function jsonOf(result: CliResult): Record<string, unknown> {
+  const text = result.stdout.trim();
+  if (!text || text.includes('\n')) throw new Error(`expected exactly one JSON line on stdout, got: ${JSON.stringify(result.stdout)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
