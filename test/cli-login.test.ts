@@ -2,7 +2,10 @@
 // Secret Service. Each test asserts what the user or a script sees: exit code, output, the page
 // the browser ends on, and what is (or is not) stored.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { browserUser, jsonOf, runCli, testProfile } from './support/cli.js';
@@ -119,6 +122,25 @@ describe('connect-login login over loopback', () => {
     assert.match(login.stderr, /^error: invalid_client: The provider did not accept this client/m);
     assert.equal((await user.report()).heading, 'Sign-in did not complete');
     await assertSignedOut(profile);
+  });
+
+  test('settings from a --config file, with the profile from CONNECT_PROFILE', async () => {
+    const profile = profileFor('config');
+    const dir = mkdtempSync(join(tmpdir(), 'connect-config-'));
+    const file = join(dir, 'connect.json');
+    writeFileSync(file, JSON.stringify({ issuer: provider.issuer, clientId: provider.publicClientId, scope: 'openid profile' }));
+    const user = browserUser({ user: 'bob' });
+    const login = await runCli(['login', '--config', file, '--json'], { BROWSER: user.BROWSER, CONNECT_PROFILE: profile });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(jsonOf(login).profile, profile);
+    assert.equal(jsonOf(login).scope, 'openid profile');
+    const status = await runCli(['status', '--json'], { CONNECT_PROFILE: profile });
+    assert.equal(jsonOf(status).sub, 'bob');
+
+    writeFileSync(file, JSON.stringify({ issuer: provider.issuer, client_id: 'typo' }));
+    const bad = await runCli(['login', '--config', file]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown key "client_id"/);
   });
 
   test('the user cancels on the provider page: access_denied, the browser says so, nothing stored', async () => {

@@ -5,13 +5,13 @@
 // --tamper changes the redirect on its way to the app (state=VALUE, drop-iss, iss=VALUE), through a
 // small proxy in front of the browser, as a man in the middle would: Playwright's request routing does
 // not see requests that a redirect leads to, and the provider reaches the app through a 303.
-// The report never holds the code: only the page title, heading, text and the redirect's path.
+// The report holds where the browser landed (origin and path, no query) and what the page showed.
 import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import type { Page } from 'playwright-core';
 import { launchChromium } from './chromium.js';
+import { actOnProviderPages } from './provider-pages.js';
 
 export interface DriverReport {
   ok: boolean;
@@ -54,32 +54,6 @@ function tamper(url: URL): URL {
   return url;
 }
 
-async function actOnProviderPages(page: Page): Promise<void> {
-  const deadline = Date.now() + Number(values.timeout) * 1000;
-  while (Date.now() < deadline) {
-    await page.waitForLoadState('domcontentloaded');
-    const here = new URL(page.url());
-    if (redirectOrigin && here.origin === redirectOrigin) return;
-    if (await page.locator('input[name="login"]').count()) {
-      if (values.action === 'deny') {
-        await Promise.all([page.waitForURL((u) => u.href !== here.href), page.locator('a[href*="/abort"]').click()]);
-        continue;
-      }
-      await page.fill('input[name="login"]', values.user);
-      await page.fill('input[name="password"]', values.password);
-      await Promise.all([page.waitForURL((u) => u.href !== here.href), page.click('button[type="submit"]')]);
-      continue;
-    }
-    if (await page.locator('button[type="submit"]', { hasText: 'Continue' }).count()) {
-      await Promise.all([page.waitForURL((u) => u.href !== here.href), page.click('button[type="submit"]')]);
-      continue;
-    }
-    // Anything else (an oob result page, an error page) is where the flow ends in the browser.
-    return;
-  }
-  throw new Error('the provider pages did not lead anywhere in time');
-}
-
 /** A forwarding HTTP proxy that tampers with requests to the app's redirect URI. */
 async function tamperingProxy(): Promise<Server> {
   const proxy = createServer((req, res) => {
@@ -110,7 +84,13 @@ try {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(authorizationUrl.href);
-  await actOnProviderPages(page);
+  await actOnProviderPages(page, {
+    user: values.user,
+    password: values.password,
+    action: values.action === 'deny' ? 'deny' : 'approve',
+    stopAtOrigin: redirectOrigin,
+    timeoutMs: Number(values.timeout) * 1000,
+  });
   await page.waitForLoadState('load');
   const landed = new URL(page.url());
   report({

@@ -1,0 +1,205 @@
+// The pure pieces: redirect-URI rules, settings, response checks, shell words, the CLI's parser.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { checkAuthorizationResponse } from '../src/authorization-response.js';
+import { defaultBrowserCommand } from '../src/browser/opener.js';
+import { shellWords } from '../src/browser/shell-words.js';
+import { UsageError, parseCommandLine } from '../src/cli/args.js';
+import { ConnectError, describeProviderError } from '../src/errors.js';
+import { classifyRedirectUri, isLoopbackHost } from '../src/redirect-uri.js';
+import { resolveSettings } from '../src/settings.js';
+import { refreshMargin, needsRefresh } from '../src/access-token.js';
+import type { StoredSession } from '../src/session.js';
+import { checkProfileName } from '../src/token-store.js';
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as ConnectError).code;
+  }
+  return 'no error';
+}
+
+describe('redirect URI rules (reference: "Choosing a redirect URI")', () => {
+  test('each documented kind is recognised', () => {
+    assert.deepEqual(classifyRedirectUri('http://127.0.0.1/connect/oauth2callback'), {
+      kind: 'loopback',
+      host: '127.0.0.1',
+      port: null,
+      path: '/connect/oauth2callback',
+    });
+    assert.deepEqual(classifyRedirectUri('http://localhost:8081/connect/oauth2callback'), {
+      kind: 'loopback',
+      host: 'localhost',
+      port: 8081,
+      path: '/connect/oauth2callback',
+    });
+    assert.equal(classifyRedirectUri('http://[::1]:5000/cb').kind, 'loopback');
+    assert.deepEqual(classifyRedirectUri('com.example.app://connect/oauth2callback'), {
+      kind: 'custom-scheme',
+      scheme: 'com.example.app',
+      path: 'connect/oauth2callback',
+    });
+    assert.deepEqual(classifyRedirectUri('urn:ietf:wg:oauth:2.0:oob:auto'), { kind: 'oob-auto' });
+    assert.deepEqual(classifyRedirectUri('urn:ietf:wg:oauth:2.0:oob'), { kind: 'oob' });
+  });
+
+  test('URIs a desktop app cannot or must not use are refused with the reason', () => {
+    for (const uri of [
+      'https://app.example.com/cb',
+      'http://app.example.com/cb',
+      'http://127.0.0.1/cb#frag',
+      'http://127.0.0.1/cb?x=1',
+      'javascript://alert(1)',
+      'urn:ietf:wg:oauth:2.0:oob:other',
+      'not a uri',
+    ]) {
+      assert.equal(code(() => classifyRedirectUri(uri)), 'unsupported_redirect_uri', uri);
+    }
+    assert.match(
+      (() => {
+        try {
+          classifyRedirectUri('http://app.example.com/cb');
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return '';
+      })(),
+      /not loopback/,
+    );
+  });
+
+  test('loopback hosts', () => {
+    assert.ok(isLoopbackHost('127.0.0.1') && isLoopbackHost('127.1.2.3') && isLoopbackHost('localhost') && isLoopbackHost('[::1]'));
+    assert.ok(!isLoopbackHost('128.0.0.1') && !isLoopbackHost('localhost.example.com') && !isLoopbackHost('10.0.0.1'));
+  });
+});
+
+describe('provider settings', () => {
+  test('defaults: openid profile email offline_access, loopback redirect', () => {
+    const s = resolveSettings({ issuer: 'https://connect.example.com', clientId: 'app' });
+    assert.equal(s.scope, 'openid profile email offline_access');
+    assert.equal(s.redirectUri, 'http://127.0.0.1/connect/oauth2callback');
+    assert.equal(s.insecureLoopback, false);
+    assert.equal(s.clientSecret, undefined);
+  });
+
+  test('plain http only for a loopback issuer', () => {
+    assert.equal(resolveSettings({ issuer: 'http://127.0.0.1:9090', clientId: 'a' }).insecureLoopback, true);
+    assert.equal(code(() => resolveSettings({ issuer: 'http://connect.example.com', clientId: 'a' })), 'insecure_issuer');
+    assert.equal(
+      code(() =>
+        resolveSettings({
+          issuer: 'https://connect.example.com',
+          clientId: 'a',
+          endpoints: { authorization: 'http://evil.example/auth', token: 'https://x/t', jwks: 'https://x/j' },
+        }),
+      ),
+      'insecure_issuer',
+    );
+  });
+
+  test('missing or malformed values are invalid_settings', () => {
+    assert.equal(code(() => resolveSettings({ issuer: '', clientId: 'a' })), 'invalid_settings');
+    assert.equal(code(() => resolveSettings({ issuer: 'https://x', clientId: ' ' })), 'invalid_settings');
+    assert.equal(code(() => resolveSettings({ issuer: 'https://x', clientId: 'a', scope: 'profile' })), 'invalid_settings');
+    assert.equal(code(() => resolveSettings({ issuer: 'ftp://x', clientId: 'a' })), 'invalid_settings');
+    assert.equal(
+      code(() => resolveSettings({ issuer: 'https://x', clientId: 'a', endpoints: { authorization: 'https://x/a' } as never })),
+      'invalid_settings',
+    );
+  });
+
+  test('profile names cannot escape their keychain entry', () => {
+    assert.equal(checkProfileName('work.account-2'), 'work.account-2');
+    for (const bad of ['', '../x', 'a:b', 'a b', '-x', 'x'.repeat(65)]) assert.equal(code(() => checkProfileName(bad)), 'invalid_settings');
+  });
+});
+
+describe('authorization response checks: state, then iss, then error', () => {
+  const expected = { state: 'S', issuer: 'https://idp.example', issRequired: true };
+  const check = (query: string) => code(() => checkAuthorizationResponse(new URLSearchParams(query), expected));
+
+  test('a good response passes', () => {
+    assert.equal(check('code=C&state=S&iss=https%3A%2F%2Fidp.example'), 'no error');
+  });
+  test('state is checked first, even before an error', () => {
+    assert.equal(check('error=access_denied&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
+    assert.equal(check('code=C&state=T&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
+    assert.equal(check('code=C&state=SS&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
+  });
+  test('iss is required when advertised and must match', () => {
+    assert.equal(check('code=C&state=S'), 'issuer_mismatch');
+    assert.equal(check('code=C&state=S&iss=https%3A%2F%2Fevil.example'), 'issuer_mismatch');
+    assert.equal(
+      code(() => checkAuthorizationResponse(new URLSearchParams('code=C&state=S'), { ...expected, issRequired: false })),
+      'no error',
+    );
+  });
+  test('provider errors keep their OAuth code and get a sentence', () => {
+    assert.equal(check('error=access_denied&state=S&iss=https%3A%2F%2Fidp.example'), 'access_denied');
+    assert.equal(check('error=weird_thing&state=S&iss=https%3A%2F%2Fidp.example'), 'weird_thing');
+    assert.equal(check('state=S&iss=https%3A%2F%2Fidp.example'), 'invalid_response');
+    assert.equal(describeProviderError('weird_thing'), 'The provider answered with the error "weird_thing".');
+    assert.match(describeProviderError('access_denied', 'User\u0000 said\nno'), /\(User said no\)$/);
+  });
+});
+
+describe('BROWSER command lines are split as a shell would', () => {
+  test('quotes and escapes', () => {
+    assert.deepEqual(shellWords(`firefox --new-window`), ['firefox', '--new-window']);
+    assert.deepEqual(shellWords(`"/opt/My Browser/bin" --profile 'a b' c\\ d ""`), ['/opt/My Browser/bin', '--profile', 'a b', 'c d', '']);
+    assert.deepEqual(shellWords(`a "x\\"y" 'it'\\''s'`), ['a', 'x"y', "it's"]);
+    assert.equal(code(() => shellWords(`open "unclosed`)), 'invalid_settings');
+  });
+  test('the OS default per platform', () => {
+    assert.deepEqual(defaultBrowserCommand('darwin'), ['open']);
+    assert.deepEqual(defaultBrowserCommand('linux'), ['xdg-open']);
+    assert.deepEqual(defaultBrowserCommand('win32'), ['rundll32.exe', 'url.dll,FileProtocolHandler']);
+  });
+});
+
+describe('refresh margin scales with the token lifetime', () => {
+  const session = (lifetime: number, obtainedAt = 1000) =>
+    ({ obtainedAt, expiresAt: obtainedAt + lifetime }) as StoredSession;
+  test('the smaller of 60 s and a tenth of the lifetime', () => {
+    assert.equal(refreshMargin(session(3600)), 60);
+    assert.equal(refreshMargin(session(5)), 0.5);
+    assert.equal(needsRefresh(session(5), 1003), false, 'a 5-second token is not refreshed on every call');
+    assert.equal(needsRefresh(session(5), 1005), true);
+    assert.equal(needsRefresh(session(3600), 1000 + 3540), true);
+  });
+});
+
+describe('connect-login arguments', () => {
+  const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(args, env);
+  test('profile: flag, then CONNECT_PROFILE, then default', () => {
+    const run = (args: string[], env = {}) => {
+      const r = parse(args, env);
+      assert.equal(r.kind, 'run');
+      return r.kind === 'run' ? r.run : undefined;
+    };
+    assert.equal(run(['status'])?.profile, 'default');
+    assert.equal(run(['status'], { CONNECT_PROFILE: 'ci' })?.profile, 'ci');
+    assert.equal(run(['status', '--profile', 'x'], { CONNECT_PROFILE: 'ci' })?.profile, 'x');
+  });
+  test('mistakes are usage errors that name the flag', () => {
+    const usage = (args: string[], env = {}) => {
+      try {
+        parse(args, env);
+      } catch (e) {
+        assert.ok(e instanceof UsageError);
+        return e.message;
+      }
+      return 'no error';
+    };
+    assert.match(usage([]), /a command is required/);
+    assert.match(usage(['fly']), /unknown command "fly"/);
+    assert.match(usage(['status', '--issuer', 'x']), /--issuer is an option of login, not of status/);
+    assert.match(usage(['token', '--json']), /--json is not an option of token/);
+    assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--client-secret-env', 'NOPE']), /NOPE/);
+    assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--timeout', '0']), /--timeout/);
+    assert.match(usage(['login', '--config', '/nonexistent.json']), /cannot read --config file/);
+  });
+});

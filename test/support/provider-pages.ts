@@ -1,0 +1,40 @@
+// What a user does on the demo provider's pages (oidc-provider's sign-in and consent screens).
+import type { Page } from 'playwright-core';
+
+export interface ProviderPagesOptions {
+  user: string;
+  password: string;
+  /** approve: sign in and consent; deny: press Cancel on the sign-in page. */
+  action: 'approve' | 'deny';
+  /** Stop once the browser reaches this origin (the app's loopback redirect). */
+  stopAtOrigin?: string;
+  timeoutMs?: number;
+}
+
+/** Sign in and consent (or cancel) until the flow leaves the provider's interaction pages. */
+export async function actOnProviderPages(page: Page, options: ProviderPagesOptions): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    await page.waitForLoadState('domcontentloaded');
+    const here = new URL(page.url());
+    if (options.stopAtOrigin && here.origin === options.stopAtOrigin) return;
+    const moved = () => page.waitForURL((u) => u.href !== here.href);
+    if (await page.locator('input[name="login"]').count()) {
+      if (options.action === 'deny') {
+        await Promise.all([moved(), page.locator('a[href*="/abort"]').click()]);
+        continue;
+      }
+      await page.fill('input[name="login"]', options.user);
+      await page.fill('input[name="password"]', options.password);
+      await Promise.all([moved(), page.click('button[type="submit"]')]);
+      continue;
+    }
+    if (await page.locator('button[type="submit"]', { hasText: 'Continue' }).count()) {
+      await Promise.all([moved(), page.click('button[type="submit"]')]);
+      continue;
+    }
+    // Anything else (an oob result page, an error page) is where the flow ends in the browser.
+    return;
+  }
+  throw new Error('the provider pages did not lead anywhere in time');
+}
