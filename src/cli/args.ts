@@ -1,8 +1,8 @@
 // connect-login's command line: commands, flags and the JSON config file. Every mistake here is a
 // UsageError (exit code 2) that names the flag or key at fault.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { ProviderEndpoints, ProviderSettings } from '../settings.js';
+import { readConfigFile } from '../config-file.js';
+import type { ProviderSettings } from '../settings.js';
 
 export class UsageError extends Error {
   readonly code = 'usage';
@@ -49,56 +49,6 @@ Options for every command:
   --version                  Show the version
 
 Exit status: 0 success, 1 failure (or, for status, not signed in), 2 bad usage.`;
-
-const CONFIG_KEYS = new Set([
-  'issuer',
-  'clientId',
-  'clientSecretEnv',
-  'redirectUri',
-  'scope',
-  'profile',
-  'timeout',
-  'endpoints',
-]);
-
-interface ConfigFile {
-  issuer?: string;
-  clientId?: string;
-  clientSecretEnv?: string;
-  redirectUri?: string;
-  scope?: string;
-  profile?: string;
-  timeout?: number;
-  endpoints?: ProviderEndpoints;
-}
-
-function readConfig(path: string): ConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read --config file "${path}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--config file "${path}" is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new UsageError(`--config file "${path}" must hold a JSON object`);
-  }
-  for (const [key, value] of Object.entries(data)) {
-    if (!CONFIG_KEYS.has(key)) {
-      throw new UsageError(`--config file "${path}" has an unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`);
-    }
-    const expected = key === 'timeout' ? 'number' : key === 'endpoints' ? 'object' : 'string';
-    if (typeof value !== expected || value === null) {
-      throw new UsageError(`--config file "${path}": "${key}" must be a ${expected}`);
-    }
-  }
-  return data as ConfigFile;
-}
 
 function parseTimeout(value: string | number): number {
   const seconds = typeof value === 'number' ? value : Number(value);
@@ -151,7 +101,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
     }
   }
 
-  const config = values.config ? readConfig(values.config) : {};
+  const config = values.config ? readConfigFile(values.config) : {};
   const profile = values.profile ?? config.profile ?? env.CONNECT_PROFILE ?? 'default';
   const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? 300);
   const run: ParsedCommand = { command: command as Command, profile, json: values.json, timeoutSeconds };

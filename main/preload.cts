@@ -1,0 +1,21 @@
+// Preload (sandboxed, so CommonJS and only `electron` can be required): exposes the one typed API,
+// `window.connect`, and nothing else. No ipcRenderer, no raw callbacks reach the page.
+import { contextBridge, ipcRenderer } from 'electron';
+import type { CHANNELS as Channels, ConnectApi } from '../src/app-api.js';
+
+// A sandboxed preload cannot load src/app-api.js at run time; the type keeps these names in step.
+const CHANNELS: typeof Channels = {
+  state: 'connect:state',
+  signIn: 'connect:sign-in',
+  cancelSignIn: 'connect:cancel-sign-in',
+  signOut: 'connect:sign-out',
+};
+
+const api: ConnectApi = {
+  state: () => ipcRenderer.invoke(CHANNELS.state),
+  signIn: () => ipcRenderer.invoke(CHANNELS.signIn),
+  cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
+  signOut: () => ipcRenderer.invoke(CHANNELS.signOut),
+};
+
+contextBridge.exposeInMainWorld('connect', api);

@@ -1,0 +1,44 @@
+// The one API the app's renderer sees (`window.connect`), shared by preload, main and renderer, so
+// a test host can provide the same API. It carries claims and expiry only: never a token or a code.
+
+export interface ErrorView {
+  code: string;
+  message: string;
+}
+
+export type AppState =
+  | { signedIn: false; issuer: string; clientId: string; redirectUri: string }
+  | {
+      signedIn: true;
+      issuer: string;
+      clientId: string;
+      redirectUri: string;
+      sub: string;
+      displayName: string | undefined;
+      claims: Record<string, unknown>;
+      scope: string;
+      /** Seconds since the epoch, or null. */
+      expiresAt: number | null;
+      hasRefreshToken: boolean;
+    };
+
+/** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
+
+export interface ConnectApi {
+  state(): Promise<Result<AppState>>;
+  /** Opens the system browser and resolves when the attempt ends. */
+  signIn(): Promise<Result<AppState>>;
+  /** Cancels a sign-in in progress (its signIn() resolves with `cancelled`). */
+  cancelSignIn(): Promise<Result<null>>;
+  /** Forgets this app's tokens. */
+  signOut(): Promise<Result<AppState>>;
+}
+
+/** IPC channel names, one per method. */
+export const CHANNELS = {
+  state: 'connect:state',
+  signIn: 'connect:sign-in',
+  cancelSignIn: 'connect:cancel-sign-in',
+  signOut: 'connect:sign-out',
+} as const satisfies Record<keyof ConnectApi, string>;

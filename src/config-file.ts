@@ -1,0 +1,51 @@
+// The JSON settings file shared by the CLI (--config FILE) and the app (connect.config.json).
+import { readFileSync } from 'node:fs';
+import { ConnectError } from './errors.js';
+import type { ProviderEndpoints } from './settings.js';
+
+export interface ConfigFile {
+  issuer?: string;
+  clientId?: string;
+  /** Name of the environment variable that holds a confidential client's secret. */
+  clientSecretEnv?: string;
+  redirectUri?: string;
+  scope?: string;
+  profile?: string;
+  /** Seconds to wait for the browser. */
+  timeout?: number;
+  endpoints?: ProviderEndpoints;
+}
+
+const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
+  issuer: 'string',
+  clientId: 'string',
+  clientSecretEnv: 'string',
+  redirectUri: 'string',
+  scope: 'string',
+  profile: 'string',
+  timeout: 'number',
+  endpoints: 'object',
+};
+
+export function readConfigFile(path: string): ConfigFile {
+  const bad = (why: string) => new ConnectError('invalid_settings', `The settings file "${path}" ${why}.`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw bad(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw bad(`is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw bad('must hold a JSON object');
+  for (const [key, value] of Object.entries(data)) {
+    const expected = KEYS[key as keyof ConfigFile];
+    if (!expected) throw bad(`has an unknown key "${key}" (known: ${Object.keys(KEYS).join(', ')})`);
+    if (typeof value !== expected || value === null) throw bad(`has "${key}" of the wrong type (expected a ${expected})`);
+  }
+  return data as ConfigFile;
+}

@@ -1,0 +1,88 @@
+// The core behind the app's window, driven as the renderer drives it (through window.connect's
+// shape), with the real provider, real chromium and the real keychain. The renderer must see claims
+// and expiry, and never a token.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { systemBrowser } from '../src/browser/opener.js';
+import { createDesktopClient } from '../src/desktop-client.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { TokenStore } from '../src/token-store.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { browserUser, testProfile } from './support/cli.js';
+
+let provider: TestProvider;
+const store = new TokenStore(keychainStore());
+
+before(async () => {
+  provider = await startTestProvider();
+});
+
+after(async () => {
+  await provider.close();
+});
+
+describe('desktop client (what the app window sees)', () => {
+  test('sign in: the state carries claims and expiry, never a token; sign out forgets', async () => {
+    const profile = testProfile('desktop');
+    const user = browserUser({ user: 'alice' });
+    const client = createDesktopClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+      profile,
+      store,
+      browser: systemBrowser({ BROWSER: user.BROWSER }),
+    });
+    const before = await client.state();
+    assert.deepEqual(before, {
+      ok: true,
+      value: {
+        signedIn: false,
+        issuer: provider.issuer,
+        clientId: provider.publicClientId,
+        redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+      },
+    });
+
+    const result = await client.signIn();
+    assert.ok(result.ok, JSON.stringify(result));
+    const state = result.value;
+    assert.ok(state.signedIn);
+    assert.equal(state.displayName, 'Alice Example');
+    assert.equal(state.claims.email, 'alice@example.com');
+    assert.ok(state.expiresAt && state.expiresAt > Date.now() / 1000);
+    assert.equal(state.hasRefreshToken, true);
+
+    const stored = await store.load(profile);
+    assert.ok(stored?.refreshToken && stored.idToken);
+    const seen = JSON.stringify([result, await client.state()]);
+    for (const secret of [stored.accessToken, stored.refreshToken, stored.idToken]) {
+      assert.ok(!seen.includes(secret), 'no token reaches the renderer');
+    }
+
+    const out = await client.signOut();
+    assert.ok(out.ok && !out.value.signedIn);
+    assert.equal(await store.load(profile), null);
+  });
+
+  test('cancel during the wait: cancelled, nothing stored, and a new attempt can start', async () => {
+    const profile = testProfile('desktop-cancel');
+    let opened = 0;
+    const client = createDesktopClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+      profile,
+      store,
+      browser: { open: async () => void opened++ },
+    });
+    const pending = client.signIn();
+    while (opened === 0) await new Promise((r) => setTimeout(r, 20));
+    const busy = await client.signIn();
+    assert.deepEqual(busy.ok ? null : busy.error.message, 'A sign-in is already in progress.');
+    assert.deepEqual(await client.cancelSignIn(), { ok: true, value: null });
+    const result = await pending;
+    assert.deepEqual(result, { ok: false, error: { code: 'cancelled', message: 'Sign-in was cancelled; nothing was stored.' } });
+    assert.equal(await store.load(profile), null);
+    const again = client.signIn();
+    while (opened === 1) await new Promise((r) => setTimeout(r, 20));
+    await client.cancelSignIn();
+    assert.equal((await again).ok, false);
+  });
+});
