@@ -3,6 +3,7 @@
 // the library's default silently falls back to the kernel keyring, which loses everything at logout.
 import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
 import { ConnectError } from '../errors.js';
+import { chunkedStore } from './chunked.js';
 import type { SecretStore } from './store.js';
 
 export const DEFAULT_SERVICE = 'connect-desktop';
@@ -25,7 +26,13 @@ function unavailable(action: string, error: unknown): ConnectError {
   );
 }
 
+/** The OS keychain, with values too large for one entry (Windows) split across several. */
 export function keychainStore(service: string = DEFAULT_SERVICE): SecretStore {
+  return chunkedStore(keychainEntries(service));
+}
+
+/** One keychain entry per account, as the OS stores it. */
+export function keychainEntries(service: string = DEFAULT_SERVICE): SecretStore {
   const entry = (account: string) => new AsyncEntry(service, account, ENTRY_OPTIONS);
   return {
     async get(account) {
