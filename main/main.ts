@@ -2,12 +2,12 @@
 // made in src/ (createDesktopClient); this file only connects it to Electron.
 import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANNELS, type ConnectApi } from '../src/app-api.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile } from '../src/config-file.js';
-import { createDesktopClient } from '../src/desktop-client.js';
+import { createDesktopClient, type DesktopClient } from '../src/desktop-client.js';
 import type { ProviderSettings } from '../src/settings.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -35,11 +35,49 @@ function loadSettings(): { settings: ProviderSettings; profile?: string } {
   };
 }
 
+/** Make the OS launch this app for the custom-scheme redirect URI (dev runs pass the app path). */
+function registerScheme(redirectUri: string): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(redirectUri)?.[1];
+  if (!scheme || scheme === 'http' || scheme === 'https') return undefined;
+  if (process.defaultApp && process.argv[1]) app.setAsDefaultProtocolClient(scheme, process.execPath, [resolve(process.argv[1])]);
+  else app.setAsDefaultProtocolClient(scheme);
+  return scheme.toLowerCase();
+}
+
 if (!app.requestSingleInstanceLock()) {
+  // A second launch (for example by the OS, for a custom-scheme URL) hands its argv to the first.
   app.quit();
 } else {
   app.enableSandbox();
   let window: BrowserWindow | undefined = undefined;
+  let client: DesktopClient | undefined = undefined;
+  let scheme: string | undefined = undefined;
+  const early: string[] = [];
+
+  const bringToFront = () => {
+    if (window?.isMinimized()) window.restore();
+    window?.show();
+    window?.focus();
+  };
+  const deliver = (url: string) => {
+    if (!client) return void early.push(url);
+    void client.deliverRedirect(url).then((result) => {
+      if (result.ok) bringToFront();
+      else console.error(`connect-desktop: redirect refused: ${result.error.code}: ${result.error.message}`);
+    });
+  };
+
+  // macOS hands custom-scheme URLs over with open-url (register before ready); Windows and Linux
+  // start a second instance whose argv carries the URL.
+  app.on('open-url', (event, url) => {
+    event.preventDefault();
+    deliver(url);
+  });
+  app.on('second-instance', (_event, argv) => {
+    const url = scheme ? argv.find((arg) => arg.toLowerCase().startsWith(`${scheme}:`)) : undefined;
+    if (url) deliver(url);
+    else bringToFront();
+  });
 
   // Navigation, new windows and webviews are refused everywhere; permissions are never granted.
   app.on('web-contents-created', (_event, contents) => {
@@ -51,11 +89,6 @@ if (!app.requestSingleInstanceLock()) {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
   });
 
-  app.on('second-instance', () => {
-    if (window?.isMinimized()) window.restore();
-    window?.focus();
-  });
-
   app.on('window-all-closed', () => app.quit());
 
   await app.whenReady();
@@ -63,33 +96,39 @@ if (!app.requestSingleInstanceLock()) {
   session.defaultSession.setPermissionCheckHandler(() => false);
 
   const { settings, profile } = loadSettings();
-  const client: ConnectApi = createDesktopClient({
+  client = createDesktopClient({
     settings,
     ...(profile ? { profile } : {}),
     // The system browser, only ever for the URLs the core built (never a URL from the renderer):
     // $BROWSER when set (as for the CLI), otherwise the OS's default through shell.openExternal.
     browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(url) },
   });
+  scheme = registerScheme(client.redirectUri);
+  for (const url of early.splice(0)) deliver(url);
 
-  // IPC: only from our own page in our own window's main frame.
+  // IPC: only from our own page in our own window's main frame; arguments checked.
   const fromOurPage = (event: IpcMainInvokeEvent) =>
-    !!window && event.sender === window.webContents && event.senderFrame === window.webContents.mainFrame &&
+    !!window &&
+    event.sender === window.webContents &&
+    event.senderFrame === window.webContents.mainFrame &&
     event.senderFrame?.url === INDEX_URL;
-  const handle = <K extends keyof ConnectApi>(name: K) =>
-    ipcMain.handle(CHANNELS[name], async (event) => {
-      if (!fromOurPage(event)) return { ok: false, error: { code: 'forbidden', message: 'IPC from an unknown sender.' } };
-      const result = await client[name]();
-      if (name === 'signIn') {
-        // After the browser hands the result back, bring the app to the front.
-        window?.show();
-        window?.focus();
-      }
-      return result;
-    });
-  handle('state');
-  handle('signIn');
-  handle('cancelSignIn');
-  handle('signOut');
+  const forbidden = { ok: false, error: { code: 'forbidden', message: 'IPC from an unknown sender.' } } as const;
+  const api: DesktopClient = client;
+  const handle = <K extends keyof ConnectApi>(name: K, call: (...args: unknown[]) => ReturnType<ConnectApi[K]>) =>
+    ipcMain.handle(CHANNELS[name], async (event, ...args: unknown[]) => (fromOurPage(event) ? call(...args) : forbidden));
+  handle('state', () => api.state());
+  handle('signIn', async () => {
+    const result = await api.signIn();
+    bringToFront();
+    return result;
+  });
+  handle('submitCode', (code) =>
+    typeof code === 'string' && code.length <= 4096
+      ? api.submitCode(code)
+      : Promise.resolve({ ok: false, error: { code: 'invalid_code', message: 'The code must be text.' } }),
+  );
+  handle('cancelSignIn', () => api.cancelSignIn());
+  handle('signOut', () => api.signOut());
 
   window = new BrowserWindow({
     width: 760,

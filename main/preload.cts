@@ -7,6 +7,7 @@ import type { CHANNELS as Channels, ConnectApi } from '../src/app-api.js';
 const CHANNELS: typeof Channels = {
   state: 'connect:state',
   signIn: 'connect:sign-in',
+  submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
   signOut: 'connect:sign-out',
 };
@@ -14,6 +15,7 @@ const CHANNELS: typeof Channels = {
 const api: ConnectApi = {
   state: () => ipcRenderer.invoke(CHANNELS.state),
   signIn: () => ipcRenderer.invoke(CHANNELS.signIn),
+  submitCode: (code: string) => ipcRenderer.invoke(CHANNELS.submitCode, String(code)),
   cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
   signOut: () => ipcRenderer.invoke(CHANNELS.signOut),
 };

@@ -28,6 +28,7 @@ function expiryText(expiresAt: number | null): string {
 }
 
 function render(state: AppState): void {
+  redirectKind = state.redirectKind;
   $('provider').textContent = `${state.issuer} · ${state.clientId}`;
   if (!state.signedIn) {
     show('signed-out');
@@ -56,15 +57,27 @@ async function refresh(): Promise<void> {
   else showError(result.error);
 }
 
+let redirectKind: AppState['redirectKind'] = 'loopback';
+
 $('sign-in').addEventListener('click', async () => {
   showError(null);
   show('waiting');
+  $('paste').hidden = redirectKind !== 'oob';
+  $<HTMLInputElement>('code').value = '';
   const result = await window.connect.signIn();
   if (result.ok) render(result.value);
   else {
     showError(result.error);
     await refresh();
   }
+});
+
+$('paste').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = $<HTMLInputElement>('code');
+  const result = await window.connect.submitCode(input.value);
+  // On success the pending signIn() resolves and renders; a wrong code can be pasted again.
+  showError(result.ok ? null : result.error);
 });
 
 $('cancel').addEventListener('click', () => void window.connect.cancelSignIn());

@@ -6,13 +6,18 @@ export interface ErrorView {
   message: string;
 }
 
+interface ProviderView {
+  issuer: string;
+  clientId: string;
+  redirectUri: string;
+  /** How the result comes back: the renderer shows a paste box for 'oob'. */
+  redirectKind: 'loopback' | 'custom-scheme' | 'oob-auto' | 'oob';
+}
+
 export type AppState =
-  | { signedIn: false; issuer: string; clientId: string; redirectUri: string }
-  | {
+  | ({ signedIn: false } & ProviderView)
+  | ({
       signedIn: true;
-      issuer: string;
-      clientId: string;
-      redirectUri: string;
       sub: string;
       displayName: string | undefined;
       claims: Record<string, unknown>;
@@ -20,7 +25,7 @@ export type AppState =
       /** Seconds since the epoch, or null. */
       expiresAt: number | null;
       hasRefreshToken: boolean;
-    };
+    } & ProviderView);
 
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
@@ -29,6 +34,8 @@ export interface ConnectApi {
   state(): Promise<Result<AppState>>;
   /** Opens the system browser and resolves when the attempt ends. */
   signIn(): Promise<Result<AppState>>;
+  /** oob: the code the user pasted. Fails (and the attempt keeps waiting) for a wrong code. */
+  submitCode(code: string): Promise<Result<null>>;
   /** Cancels a sign-in in progress (its signIn() resolves with `cancelled`). */
   cancelSignIn(): Promise<Result<null>>;
   /** Forgets this app's tokens. */
@@ -39,6 +46,7 @@ export interface ConnectApi {
 export const CHANNELS = {
   state: 'connect:state',
   signIn: 'connect:sign-in',
+  submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
   signOut: 'connect:sign-out',
 } as const satisfies Record<keyof ConnectApi, string>;

@@ -16,6 +16,8 @@ export interface AuthorizationRequestOptions {
   scope: string;
   /** Extra parameters (login_hint, ui_locales, …). PKCE, state and nonce cannot be overridden. */
   extraParameters?: Record<string, string>;
+  /** The attempt's state, when the redirect receiver had to know it first. Default: a fresh one. */
+  state?: string;
 }
 
 const PROTECTED = new Set([
@@ -34,7 +36,7 @@ export async function createAuthorizationRequest(
   options: AuthorizationRequestOptions,
 ): Promise<AuthorizationRequest> {
   const codeVerifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
+  const state = options.state ?? oidc.randomState();
   const nonce = oidc.randomNonce();
   const parameters: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.extraParameters ?? {})) {

@@ -10,7 +10,8 @@ export interface ResponseExpectations {
   issRequired: boolean;
 }
 
-function sameString(a: string, b: string): boolean {
+/** Constant-time string comparison, for state values. */
+export function sameString(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

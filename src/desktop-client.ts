@@ -1,21 +1,32 @@
 // The core behind the app's window: one profile, one sign-in at a time, and views that carry claims
-// and expiry only. main/ wires IPC to this and nothing else; tests drive it directly.
+// and expiry only. main/ wires IPC and the OS hooks to this and nothing else; tests drive it directly.
 import type { AppState, ConnectApi, ErrorView, Result } from './app-api.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { ConnectError } from './errors.js';
+import { desktopDefaultRedirectUri } from './redirect-defaults.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { displayName, summarize, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderSettings } from './settings.js';
-import { signIn } from './sign-in.js';
+import { startSignIn, type SignInAttempt } from './sign-in.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 
 export interface DesktopClientOptions {
+  /** Without a redirect URI, the platform's default is used (Windows oob:auto, macOS custom scheme, Linux loopback). */
   settings: ProviderSettings;
   profile?: string;
   store?: TokenStore;
   /** The app passes an opener that uses the OS (Electron's shell.openExternal). */
   browser?: BrowserOpener;
   timeoutMs?: number;
+  platform?: NodeJS.Platform;
+}
+
+/** The renderer's API, plus what only the main process may call. */
+export interface DesktopClient extends ConnectApi {
+  /** A custom-scheme URL the OS handed to the app (open-url, second-instance). Never from the renderer. */
+  deliverRedirect(url: string): Promise<Result<null>>;
+  /** The redirect URI in use, to register its scheme with the OS. */
+  readonly redirectUri: string;
 }
 
 function errorView(error: unknown): ErrorView {
@@ -31,14 +42,24 @@ async function attempt<T>(work: () => Promise<T>): Promise<Result<T>> {
   }
 }
 
-export function createDesktopClient(options: DesktopClientOptions): ConnectApi {
-  const settings = resolveSettings(options.settings);
+export function createDesktopClient(options: DesktopClientOptions): DesktopClient {
+  const settingsIn: ProviderSettings = {
+    ...options.settings,
+    redirectUri:
+      options.settings.redirectUri ?? desktopDefaultRedirectUri(options.platform ?? process.platform, options.settings.clientId),
+  };
+  const settings = resolveSettings(settingsIn);
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
-  let running: AbortController | undefined;
+  let running: SignInAttempt | undefined;
 
   const view = (session: StoredSession | null): AppState => {
-    const base = { issuer: settings.issuer, clientId: settings.clientId, redirectUri: settings.redirectUri };
+    const base = {
+      issuer: settings.issuer,
+      clientId: settings.clientId,
+      redirectUri: settings.redirectUri,
+      redirectKind: settings.redirect.kind,
+    };
     if (!session) return { signedIn: false, ...base };
     const s = summarize(session);
     return {
@@ -53,29 +74,45 @@ export function createDesktopClient(options: DesktopClientOptions): ConnectApi {
     };
   };
 
+  const current = (what: string): SignInAttempt => {
+    if (!running) throw new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
+    return running;
+  };
+
   return {
+    redirectUri: settings.redirectUri,
     state: () => attempt(async () => view(await store.load(profile))),
     signIn: () =>
       attempt(async () => {
         if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
-        running = new AbortController();
+        const started = startSignIn({
+          settings: settingsIn,
+          profile,
+          store,
+          ...(options.browser ? { browser: options.browser } : {}),
+          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        });
+        running = started;
         try {
-          await signIn({
-            settings: options.settings,
-            profile,
-            store,
-            signal: running.signal,
-            ...(options.browser ? { browser: options.browser } : {}),
-            ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-          });
+          await started.result;
         } finally {
           running = undefined;
         }
         return view(await store.load(profile));
       }),
+    submitCode: (code) =>
+      attempt(async () => {
+        await current('A pasted code').submitCode(code);
+        return null;
+      }),
+    deliverRedirect: (url) =>
+      attempt(async () => {
+        await current('A sign-in response URL').deliverRedirect(url);
+        return null;
+      }),
     cancelSignIn: () =>
       attempt(async () => {
-        running?.abort(new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.'));
+        running?.cancel();
         return null;
       }),
     signOut: () =>

@@ -21,7 +21,11 @@ export type ClientErrorCode =
   | 'keychain_unavailable'
   | 'stored_session_invalid'
   | 'not_signed_in'
-  | 'token_expired';
+  | 'token_expired'
+  | 'no_pending_attempt'
+  | 'redirect_replayed'
+  | 'invalid_code'
+  | 'window_titles_unavailable';
 
 /**
  * A client code, or an authorization server's OAuth error code passed through as it came

@@ -1,16 +1,19 @@
 // The whole sign-in, in protocol order: settings → discovery → redirect receiver → authorization
 // request in the system browser → response checks → code exchange → keychain.
+import * as oidc from 'openid-client';
 import { attemptSignal, whenAborted } from './abort.js';
 import { createAuthorizationRequest } from './authorization-request.js';
 import { checkAuthorizationResponse } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
+import { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
 import { LoopbackReceiver } from './redirect-receiver/loopback.js';
+import { OobPasteReceiver } from './redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from './redirect-receiver/receiver.js';
 import type { RedirectKind } from './redirect-uri.js';
 import { displayName, summarize, type SessionSummary } from './session.js';
-import { resolveSettings, type ProviderSettings } from './settings.js';
+import { resolveSettings, type ProviderSettings, type ResolvedSettings } from './settings.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { exchangeCode } from './token-exchange.js';
@@ -21,7 +24,9 @@ export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 export type SignInEvent =
   | { type: 'browser-opening'; url: string }
   | { type: 'browser-failed'; url: string; error: ConnectError }
-  | { type: 'waiting'; redirectUri: string }
+  | { type: 'waiting'; kind: RedirectKind['kind']; redirectUri: string }
+  /** A response was refused but the attempt goes on (a mistyped or cut-off code). */
+  | { type: 'response-rejected'; error: ConnectError }
   | { type: 'exchanging' };
 
 export interface SignInOptions {
@@ -36,78 +41,148 @@ export interface SignInOptions {
   store?: TokenStore;
   /** How the authorization URL is opened. Default: the system browser ($BROWSER or the OS default). */
   browser?: BrowserOpener;
-  /** How the response comes back. Default: chosen from the redirect URI. */
+  /** How the response comes back. Default: chosen from the redirect URI (receiverFor). */
   receiver?: RedirectReceiver;
   /** Extra authorization parameters (login_hint, ui_locales, …). */
   extraParameters?: Record<string, string>;
   onEvent?: (event: SignInEvent) => void;
 }
 
-export function receiverFor(redirect: RedirectKind): RedirectReceiver {
-  if (redirect.kind === 'loopback') return new LoopbackReceiver(redirect);
-  throw new ConnectError(
-    'unsupported_redirect_uri',
-    `This version signs in through a loopback redirect URI only; the "${redirect.kind}" redirect kind is not available yet.`,
-  );
+/** A sign-in in progress. */
+export interface SignInAttempt {
+  /** The signed-in session (claims, expiry; no tokens). Rejects with a ConnectError. */
+  readonly result: Promise<SessionSummary>;
+  readonly kind: RedirectKind['kind'];
+  /**
+   * oob: the code the user pasted (a bare code, `code=…`, or the page's whole line). Resolves once it
+   * signed the user in; rejects with why not, and the attempt keeps waiting when another try can work.
+   */
+  submitCode(input: string): Promise<void>;
+  /** Custom scheme: the URL the OS handed to the app. Resolves once it signed the user in. */
+  deliverRedirect(url: string): Promise<void>;
+  /** Cancel the attempt: `result` rejects with `reason` (default: `cancelled`). */
+  cancel(reason?: ConnectError): void;
 }
 
-export async function signIn(options: SignInOptions): Promise<SessionSummary> {
+export function receiverFor(settings: ResolvedSettings): RedirectReceiver {
+  const redirect = settings.redirect;
+  switch (redirect.kind) {
+    case 'loopback':
+      return new LoopbackReceiver(redirect);
+    case 'custom-scheme':
+      return new CustomSchemeReceiver(settings.redirectUri);
+    case 'oob':
+      return new OobPasteReceiver();
+    case 'oob-auto':
+      throw new ConnectError('unsupported_redirect_uri', 'The oob:auto redirect kind is not available yet.');
+  }
+}
+
+/** Errors after which another response may still sign the user in (paste again, keep watching). */
+const RESPONSE_ERRORS = new Set(['invalid_grant', 'state_mismatch', 'invalid_response', 'invalid_code']);
+
+function noPending(what: string): ConnectError {
+  return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
+}
+
+/** Start a sign-in; `signIn` is `startSignIn(options).result`. */
+export function startSignIn(options: SignInOptions): SignInAttempt {
+  const controller = new AbortController();
   const settings = resolveSettings(options.settings);
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
   const browser = options.browser ?? systemBrowser();
-  const receiver = options.receiver ?? receiverFor(settings.redirect);
+  const receiver = options.receiver ?? receiverFor(settings);
   const timeoutMs = options.timeoutMs ?? DEFAULT_SIGN_IN_TIMEOUT_MS;
   const emit = options.onEvent ?? (() => {});
-
-  const attempt = attemptSignal(
-    options.signal,
-    timeoutMs,
-    `Sign-in was not completed within ${Math.round(timeoutMs / 1000)} seconds; nothing was stored.`,
-  );
-  let pending: PendingRedirect | undefined;
-  try {
-    const config = await Promise.race([discover(settings), whenAborted(attempt.signal)]);
-    const server = config.serverMetadata();
-    pending = await receiver.listen(attempt.signal);
-    const request = await createAuthorizationRequest(config, {
-      redirectUri: pending.redirectUri,
-      scope: settings.scope,
-      ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),
-    });
-
-    const url = request.url.href;
-    emit({ type: 'browser-opening', url });
-    // A browser that fails to start is not the end: the user can open the URL by hand.
-    await browser.open(url).catch((error: unknown) => {
-      const err =
-        error instanceof ConnectError ? error : new ConnectError('browser_open_failed', 'The browser could not be started.');
-      emit({ type: 'browser-failed', url, error: err });
-    });
-    emit({ type: 'waiting', redirectUri: pending.redirectUri });
-
-    const params = await Promise.race([pending.response, whenAborted(attempt.signal)]);
-    checkAuthorizationResponse(params, {
-      state: request.state,
-      issuer: server.issuer,
-      issRequired: server.authorization_response_iss_parameter_supported === true,
-    });
-    emit({ type: 'exchanging' });
-    const session = await exchangeCode({ config, request, scope: settings.scope }, params);
-    session.redirectUri = settings.redirectUri;
-    if (settings.clientSecret) session.clientSecret = settings.clientSecret;
-    await store.save(profile, session);
-    await pending.finish({ ok: true, displayName: displayName(session.claims) });
-    return summarize(session);
-  } catch (error) {
-    const err =
-      error instanceof ConnectError
-        ? error
-        : new ConnectError('invalid_response', 'Sign-in failed unexpectedly.', { cause: error });
-    await pending?.finish({ ok: false, code: err.code, message: err.message });
-    throw err;
-  } finally {
-    await pending?.close();
-    attempt.dispose();
+  if (options.signal) {
+    const outer = options.signal;
+    if (outer.aborted) controller.abort(outer.reason);
+    else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
   }
+
+  let pending: PendingRedirect | undefined;
+  let finished = false;
+
+  const run = async (): Promise<SessionSummary> => {
+    const attempt = attemptSignal(
+      controller.signal,
+      timeoutMs,
+      `Sign-in was not completed within ${Math.round(timeoutMs / 1000)} seconds; nothing was stored.`,
+    );
+    try {
+      const config = await Promise.race([discover(settings), whenAborted(attempt.signal)]);
+      const server = config.serverMetadata();
+      const state = oidc.randomState();
+      pending = await receiver.listen(attempt.signal, { state, issuer: server.issuer });
+      const request = await createAuthorizationRequest(config, {
+        redirectUri: pending.redirectUri,
+        scope: settings.scope,
+        state,
+        ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),
+      });
+
+      const url = request.url.href;
+      emit({ type: 'browser-opening', url });
+      // A browser that fails to start is not the end: the user can open the URL by hand.
+      await browser.open(url).catch((error: unknown) => {
+        const err =
+          error instanceof ConnectError ? error : new ConnectError('browser_open_failed', 'The browser could not be started.');
+        emit({ type: 'browser-failed', url, error: err });
+      });
+      emit({ type: 'waiting', kind: settings.redirect.kind, redirectUri: pending.redirectUri });
+
+      for (;;) {
+        const candidate = await Promise.race([pending.next(), whenAborted(attempt.signal)]);
+        try {
+          checkAuthorizationResponse(candidate.params, {
+            state: request.state,
+            issuer: server.issuer,
+            issRequired: server.authorization_response_iss_parameter_supported === true,
+          });
+          emit({ type: 'exchanging' });
+          const session = await exchangeCode({ config, request, scope: settings.scope }, candidate.params);
+          session.redirectUri = settings.redirectUri;
+          if (settings.clientSecret) session.clientSecret = settings.clientSecret;
+          await store.save(profile, session);
+          finished = true;
+          await candidate.settle({ ok: true, displayName: displayName(session.claims) });
+          return summarize(session);
+        } catch (error) {
+          const err =
+            error instanceof ConnectError ? error : new ConnectError('invalid_response', 'Sign-in failed unexpectedly.', { cause: error });
+          const again = pending.retryable && RESPONSE_ERRORS.has(err.code) && !attempt.signal.aborted;
+          if (!again) finished = true;
+          await candidate.settle({ ok: false, code: err.code, message: err.message });
+          if (!again) throw err;
+          emit({ type: 'response-rejected', error: err });
+        }
+      }
+    } finally {
+      finished = true;
+      await pending?.close();
+      attempt.dispose();
+    }
+  };
+
+  const result = run();
+  result.catch(() => {});
+  return {
+    result,
+    kind: settings.redirect.kind,
+    submitCode: async (input) => {
+      if (finished || !pending?.submitCode) throw noPending('A pasted code');
+      return pending.submitCode(input);
+    },
+    deliverRedirect: async (url) => {
+      if (finished || !pending?.deliverRedirect) throw noPending('A sign-in response URL');
+      return pending.deliverRedirect(url);
+    },
+    cancel: (reason) => controller.abort(reason ?? new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.')),
+  };
+}
+
+/** Sign in and resolve with the session summary (no tokens). */
+export async function signIn(options: SignInOptions): Promise<SessionSummary> {
+  return startSignIn(options).result;
 }

@@ -30,6 +30,7 @@ describe('desktop client (what the app window sees)', () => {
       profile,
       store,
       browser: systemBrowser({ BROWSER: user.BROWSER }),
+      platform: 'linux',
     });
     const before = await client.state();
     assert.deepEqual(before, {
@@ -39,6 +40,7 @@ describe('desktop client (what the app window sees)', () => {
         issuer: provider.issuer,
         clientId: provider.publicClientId,
         redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+        redirectKind: 'loopback',
       },
     });
 
@@ -61,6 +63,37 @@ describe('desktop client (what the app window sees)', () => {
     const out = await client.signOut();
     assert.ok(out.ok && !out.value.signedIn);
     assert.equal(await store.load(profile), null);
+  });
+
+  test('the platform decides the default redirect kind: Windows oob:auto, macOS custom scheme', async () => {
+    const settings = { issuer: provider.issuer, clientId: provider.publicClientId };
+    const windows = await createDesktopClient({ settings, platform: 'win32', store }).state();
+    assert.ok(windows.ok && windows.value.redirectKind === 'oob-auto');
+    const mac = createDesktopClient({ settings, platform: 'darwin', store });
+    assert.equal(mac.redirectUri, 'com.example.connect-desktop://connect/oauth2callback');
+  });
+
+  test('oob in the app: the paste box hands the code over; a wrong one can be pasted again', async () => {
+    const profile = testProfile('desktop-oob');
+    const user = browserUser({ user: 'bob' });
+    const client = createDesktopClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'urn:ietf:wg:oauth:2.0:oob' },
+      profile,
+      store,
+      browser: systemBrowser({ BROWSER: user.BROWSER }),
+    });
+    assert.deepEqual(await client.submitCode('early'), {
+      ok: false,
+      error: { code: 'no_pending_attempt', message: 'A pasted code arrived while no sign-in was waiting for it; it was ignored.' },
+    });
+    const signingIn = client.signIn();
+    const shown = (await user.report()).shownCode as string;
+    const wrong = await client.submitCode('wrong-code');
+    assert.equal(wrong.ok ? 'ok' : wrong.error.code, 'invalid_grant');
+    assert.deepEqual(await client.submitCode(shown), { ok: true, value: null });
+    const result = await signingIn;
+    assert.ok(result.ok && result.value.signedIn && result.value.sub === 'bob');
+    await client.signOut();
   });
 
   test('cancel during the wait: cancelled, nothing stored, and a new attempt can start', async () => {

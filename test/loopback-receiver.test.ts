@@ -7,6 +7,7 @@ import { ConnectError } from '../src/errors.js';
 import { LoopbackReceiver } from '../src/redirect-receiver/loopback.js';
 import { classifyRedirectUri, type RedirectKind } from '../src/redirect-uri.js';
 
+
 function receiverFor(uri: string): LoopbackReceiver {
   return new LoopbackReceiver(classifyRedirectUri(uri) as Extract<RedirectKind, { kind: 'loopback' }>);
 }
@@ -36,9 +37,10 @@ describe('loopback receiver', () => {
     assert.equal(prefix.status, 404);
 
     const page = get(`${pending.redirectUri}?code=the-code&state=the-state`);
-    const params = await pending.response;
-    assert.equal(params.get('state'), 'the-state');
-    await pending.finish({ ok: true, displayName: 'Alice <script>' });
+    const candidate = await pending.next();
+    assert.equal(candidate.params.get('state'), 'the-state');
+    assert.equal(pending.retryable, false, 'a loopback attempt answers one request');
+    await candidate.settle({ ok: true, displayName: 'Alice <script>' });
     const result = await page;
     assert.equal(result.status, 200);
     assert.equal(result.headers['referrer-policy'], 'no-referrer');
@@ -98,19 +100,19 @@ describe('loopback receiver', () => {
     const controller = new AbortController();
     const pending = await receiverFor('http://127.0.0.1/cb').listen(controller.signal);
     controller.abort(new ConnectError('cancelled', 'Sign-in was cancelled.'));
-    await assert.rejects(pending.response, (e: ConnectError) => e.code === 'cancelled');
+    await assert.rejects(pending.next(), (e: ConnectError) => e.code === 'cancelled');
     await assert.rejects(get(`${pending.redirectUri}?state=x`), /ECONNREFUSED/);
 
     const attempt = attemptSignal(undefined, 50, 'took too long');
     const timed = await receiverFor('http://127.0.0.1/cb').listen(attempt.signal);
-    await assert.rejects(timed.response, (e: ConnectError) => e.code === 'timeout' && e.message === 'took too long');
+    await assert.rejects(timed.next(), (e: ConnectError) => e.code === 'timeout' && e.message === 'took too long');
     attempt.dispose();
   });
 
   test('a request waiting for the outcome gets a neutral page if the app stops waiting', async () => {
     const pending = await receiverFor('http://127.0.0.1/cb').listen(new AbortController().signal);
     const page = get(`${pending.redirectUri}?code=c&state=s`);
-    await pending.response;
+    await pending.next();
     await pending.close();
     const result = await page;
     assert.equal(result.status, 200);

@@ -203,3 +203,58 @@ describe('connect-login arguments', () => {
     assert.match(usage(['login', '--config', '/nonexistent.json']), /settings file "\/nonexistent.json" cannot be read \(ENOENT\)/);
   });
 });
+
+describe('redirect defaults by technology (reference: "If a redirect URI is not chosen")', () => {
+  test('each technology gets the documented default', async () => {
+    const { defaultRedirectUris, desktopDefaultRedirectUri } = await import('../src/redirect-defaults.js');
+    assert.deepEqual(defaultRedirectUris('mac', 'com.Example.App'), ['com.example.app://connect/oauth2callback']);
+    for (const t of ['ios', 'android', 'windows-phone'] as const) {
+      assert.deepEqual(defaultRedirectUris(t, 'abc'), ['abc://connect/oauth2callback']);
+    }
+    assert.deepEqual(defaultRedirectUris('web', 'abc'), ['http://localhost:8081/connect/oauth2callback']);
+    assert.deepEqual(defaultRedirectUris('windows-desktop', 'abc'), ['urn:ietf:wg:oauth:2.0:oob', 'urn:ietf:wg:oauth:2.0:oob:auto']);
+    assert.deepEqual(defaultRedirectUris('linux-desktop', 'abc'), ['http://127.0.0.1/connect/oauth2callback']);
+    assert.equal(desktopDefaultRedirectUri('win32', 'abc'), 'urn:ietf:wg:oauth:2.0:oob:auto');
+    assert.equal(desktopDefaultRedirectUri('darwin', 'abc'), 'abc://connect/oauth2callback');
+    assert.equal(desktopDefaultRedirectUri('linux', 'abc'), 'http://127.0.0.1/connect/oauth2callback');
+    assert.equal(code(() => defaultRedirectUris('mac', 'my_client')), 'unsupported_redirect_uri');
+  });
+
+  test('registration rules: native URLs are http on localhost, web URLs https, URNs only the two', async () => {
+    const { checkRegisteredRedirectUri: check } = await import('../src/redirect-defaults.js');
+    const ok = (uri: string, type: 'native' | 'web') => assert.equal(code(() => check(uri, type)), 'no error', uri);
+    const bad = (uri: string, type: 'native' | 'web') => assert.equal(code(() => check(uri, type)), 'unsupported_redirect_uri', uri);
+    ok('http://localhost:8081/connect/oauth2callback', 'native');
+    ok('http://127.0.0.1/cb', 'native');
+    ok('com.example.app://connect/oauth2callback', 'native');
+    ok('urn:ietf:wg:oauth:2.0:oob', 'native');
+    ok('urn:ietf:wg:oauth:2.0:oob:auto', 'native');
+    ok('https://app.example.com/connect/oauth2callback', 'web');
+    ok('http://localhost:8081/connect/oauth2callback', 'web');
+    bad('https://app.example.com/cb', 'native');
+    bad('http://app.example.com/cb', 'web');
+    bad('urn:ietf:wg:oauth:2.0:oob:manual', 'native');
+    bad('urn:ietf:wg:oauth:2.0:oob', 'web');
+    bad('com.example.app://cb', 'web');
+    bad('javascript://x', 'native');
+    bad('http://localhost/cb#x', 'native');
+  });
+});
+
+describe('pasted codes (oob)', () => {
+  test('a bare code, code=…, a query, the page line or the whole URI; state checked when given', async () => {
+    const { parsePastedCode } = await import('../src/redirect-receiver/oob-paste.js');
+    const ctx = { state: 'S1', issuer: 'https://idp.example' };
+    const parse = (input: string) => Object.fromEntries(parsePastedCode(input, ctx));
+    const expected = { code: 'abc', state: 'S1', iss: 'https://idp.example' };
+    assert.deepEqual(parse('  abc \n'), expected);
+    assert.deepEqual(parse('code=abc'), expected);
+    assert.deepEqual(parse('?code=abc&state=S1'), expected);
+    assert.deepEqual(parse('Success state=S1&code=abc'), expected);
+    assert.deepEqual(parse('urn:ietf:wg:oauth:2.0:oob?code=abc&state=S1'), expected);
+    assert.equal(code(() => parsePastedCode('code=abc&state=OTHER', ctx)), 'state_mismatch');
+    assert.equal(code(() => parsePastedCode('   ', ctx)), 'invalid_code');
+    assert.equal(code(() => parsePastedCode('two words', ctx)), 'invalid_code');
+    assert.equal(code(() => parsePastedCode('state=S1', ctx)), 'invalid_code');
+  });
+});

@@ -2,14 +2,25 @@
 // UsageError (exit code 2) that names the flag or key at fault.
 import { parseArgs } from 'node:util';
 import { readConfigFile } from '../config-file.js';
+import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
 import type { ProviderSettings } from '../settings.js';
 
 export class UsageError extends Error {
   readonly code = 'usage';
 }
 
-export const COMMANDS = ['login', 'status', 'token', 'logout'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'redirect-defaults', 'deliver'] as const;
 export type Command = (typeof COMMANDS)[number];
+
+/** Which options each command takes (help and version aside). */
+const OPTIONS_OF: Record<Command, readonly string[]> = {
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'config', 'profile', 'json'],
+  status: ['profile', 'json'],
+  token: ['profile'],
+  logout: ['profile', 'json'],
+  'redirect-defaults': ['technology', 'client-id', 'json'],
+  deliver: ['profile', 'json'],
+};
 
 export interface ParsedCommand {
   command: Command;
@@ -18,6 +29,11 @@ export interface ParsedCommand {
   /** Only for login. */
   settings?: ProviderSettings;
   timeoutSeconds: number;
+  /** Only for redirect-defaults. */
+  technology?: Technology;
+  clientId?: string;
+  /** Only for deliver: the custom-scheme URL the OS launched us with. */
+  url?: string;
 }
 
 export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
@@ -32,19 +48,30 @@ Commands:
   status    Show whether the profile is signed in (never prints a token)
   token     Print a valid access token, and nothing else, for scripts
   logout    Forget the profile's tokens
+  deliver URL
+            Hand a custom-scheme redirect URL (as the OS launches the registered handler) to the
+            login waiting for the profile
+  redirect-defaults --technology T --client-id ID
+            Print the redirect URIs the provider sets up by default for a technology:
+            ${TECHNOLOGIES.join(', ')}
 
 Options for login:
   --issuer URL               The provider's issuer (discovery at /.well-known/openid-configuration)
   --client-id ID             The client id the provider registered for this app
   --client-secret-env VAR    Read a confidential client's secret from environment variable VAR
-  --redirect-uri URI         The registered redirect URI (default http://127.0.0.1/connect/oauth2callback)
+  --redirect-uri URI         The registered redirect URI; it decides how the result comes back:
+                               http://127.0.0.1[:PORT]/PATH, http://localhost:PORT/PATH   loopback (default
+                                 http://127.0.0.1/connect/oauth2callback)
+                               urn:ietf:wg:oauth:2.0:oob:auto   read from the browser's window title
+                               urn:ietf:wg:oauth:2.0:oob        paste the code shown in the browser
+                               SCHEME://connect/oauth2callback  the OS runs "connect-login deliver URL"
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300)
   --config FILE              Read these settings from a JSON file; flags override it
 
 Options for every command:
   --profile NAME             Keychain profile (default: $CONNECT_PROFILE, else "default")
-  --json                     status, login, logout: print exactly one JSON object on stdout
+  --json                     all but token: print exactly one JSON object on stdout
   -h, --help                 Show this help
   --version                  Show the version
 
@@ -77,6 +104,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
+        technology: { type: 'string' },
       },
     });
   } catch (error) {
@@ -85,26 +113,48 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  if (positionals.length === 0) throw new UsageError('a command is required (login, status, token or logout)');
+  const known = COMMANDS.join(', ');
+  if (positionals.length === 0) throw new UsageError(`a command is required (${known})`);
   const [command, ...extra] = positionals;
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`unknown command "${command}" (expected login, status, token or logout)`);
-  }
+  if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command "${command}" (expected ${known})`);
+  const url = command === 'deliver' ? extra.shift() : undefined;
+  if (command === 'deliver' && !url) throw new UsageError('deliver needs the URL to hand over');
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
-  const loginOnly = ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'config'] as const;
-  if (command !== 'login') {
-    const misplaced = loginOnly.find((name) => values[name] !== undefined);
-    if (misplaced) throw new UsageError(`--${misplaced} is an option of login, not of ${command}`);
-    if (command === 'token' && values.json) {
+  const allowed = OPTIONS_OF[command as Command];
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || value === false || name === 'help' || name === 'version' || allowed.includes(name)) continue;
+    if (command === 'token' && name === 'json') {
       throw new UsageError('token prints the bare access token; --json is not an option of token');
     }
+    const owners = COMMANDS.filter((c) => OPTIONS_OF[c].includes(name));
+    throw new UsageError(`--${name} is an option of ${owners.join(' and ')}, not of ${command}`);
+  }
+
+  if (command === 'redirect-defaults') {
+    const technology = values.technology;
+    if (!technology || !TECHNOLOGIES.includes(technology as Technology)) {
+      throw new UsageError(`redirect-defaults needs --technology, one of: ${TECHNOLOGIES.join(', ')}`);
+    }
+    if (!values['client-id']) throw new UsageError('redirect-defaults needs --client-id ID');
+    return {
+      kind: 'run',
+      run: {
+        command: 'redirect-defaults',
+        profile: 'default',
+        json: values.json,
+        timeoutSeconds: 0,
+        technology: technology as Technology,
+        clientId: values['client-id'],
+      },
+    };
   }
 
   const config = values.config ? readConfigFile(values.config) : {};
   const profile = values.profile ?? config.profile ?? env.CONNECT_PROFILE ?? 'default';
   const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? 300);
   const run: ParsedCommand = { command: command as Command, profile, json: values.json, timeoutSeconds };
+  if (url) run.url = url;
 
   if (command === 'login') {
     const issuer = values.issuer ?? config.issuer;

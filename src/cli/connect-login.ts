@@ -2,11 +2,14 @@
 // connect-login: the command-line face of the core. It holds no protocol logic: it parses, calls the
 // core, and prints. Its commands, flags, exit codes and --json output are a contract for scripts.
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
 import { ConnectError } from '../errors.js';
+import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { keychainStore } from '../secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
-import { signIn } from '../sign-in.js';
+import { startSignIn, type SignInAttempt } from '../sign-in.js';
+import { sendHandoff, serveHandoff } from '../handoff.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, parseCommandLine, type ParsedCommand } from './args.js';
 
@@ -66,38 +69,88 @@ function describeSession(profile: string, s: SessionSummary): string {
   ].join('\n');
 }
 
+/** oob: read pasted codes from the terminal (or piped stdin) until one signs the user in. */
+function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
+  // At a terminal the code is typed after the prompt; piped input gets a prompt line of its own.
+  const prompt = process.stdin.isTTY ? 'Paste the code shown in your browser: ' : 'Paste the code shown in your browser:\n';
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  let done = false;
+  io.err(prompt);
+  lines.on('line', (line) => {
+    if (done || !line.trim()) return;
+    attempt.submitCode(line).then(
+      () => (done = true),
+      (error: ConnectError) => {
+        io.err(`error: ${error.code}: ${error.message}\n`);
+        if (error.code !== 'no_pending_attempt') io.err(prompt);
+      },
+    );
+  });
+  lines.on('close', () => {
+    // Piped input ran out without a code that worked: say so rather than wait for the timeout.
+    setTimeout(() => {
+      if (!done) attempt.cancel(new ConnectError('cancelled', 'Standard input ended before a working code was pasted; nothing was stored.'));
+    }, 0);
+  });
+  return () => {
+    done = true;
+    lines.close();
+  };
+}
+
 async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
-  const controller = new AbortController();
   let interrupted = false;
+  const cleanups: Array<() => unknown> = [];
+  const attempt: SignInAttempt = startSignIn({
+    settings: run.settings as NonNullable<ParsedCommand['settings']>,
+    profile: run.profile,
+    store,
+    timeoutMs: run.timeoutSeconds * 1000,
+    onEvent: (event) => {
+      if (event.type === 'browser-opening') {
+        io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
+      } else if (event.type === 'browser-failed') {
+        io.err(`warning: ${event.error.message}\n`);
+      } else if (event.type === 'response-rejected') {
+        if (attempt.kind !== 'oob') io.err(`warning: ${event.error.code}: ${event.error.message} Still waiting...\n`);
+      } else if (event.type === 'waiting') {
+        if (event.kind === 'oob') {
+          cleanups.push(readPastedCodes(attempt, io));
+          return;
+        }
+        if (event.kind === 'custom-scheme') {
+          const server = serveHandoff(run.profile, (url) => attempt.deliverRedirect(url));
+          cleanups.push(() => server.then((s) => s.close(), () => undefined));
+          server.catch((error: unknown) => attempt.cancel(error instanceof ConnectError ? error : undefined));
+          io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "connect-login deliver URL --profile ${run.profile}" for it)...\n`);
+          return;
+        }
+        io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
+      }
+    },
+  });
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    controller.abort(new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.'));
+    attempt.cancel();
   };
   process.on('SIGINT', onSigint);
   try {
-    const summary = await signIn({
-      settings: run.settings as NonNullable<ParsedCommand['settings']>,
-      profile: run.profile,
-      store,
-      signal: controller.signal,
-      timeoutMs: run.timeoutSeconds * 1000,
-      onEvent: (event) => {
-        if (event.type === 'browser-opening') {
-          io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
-        } else if (event.type === 'browser-failed') {
-          io.err(`warning: ${event.error.message}\n`);
-        } else if (event.type === 'waiting') {
-          io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
-        }
-      },
-    });
+    const summary = await attempt.result;
     if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
     else io.out(describeSession(run.profile, summary));
     return EXIT_OK;
   } finally {
     process.off('SIGINT', onSigint);
+    for (const cleanup of cleanups) await cleanup();
   }
+}
+
+async function deliver(run: ParsedCommand, io: Io): Promise<number> {
+  await sendHandoff(run.profile, run.url as string);
+  if (run.json) io.out(`${JSON.stringify({ status: 'delivered', profile: run.profile })}\n`);
+  else io.out(`Handed the sign-in response to the waiting login of profile "${run.profile}".\n`);
+  return EXIT_OK;
 }
 
 async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
@@ -122,6 +175,13 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
   const removed = await store.remove(run.profile);
   if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
   else io.out(removed ? `Signed out: profile "${run.profile}" was forgotten.\n` : `Profile "${run.profile}" was not signed in.\n`);
+  return EXIT_OK;
+}
+
+function redirectDefaults(run: ParsedCommand, io: Io): number {
+  const uris = defaultRedirectUris(run.technology as Technology, run.clientId as string);
+  if (run.json) io.out(`${JSON.stringify({ technology: run.technology, client_id: run.clientId, redirect_uris: uris })}\n`);
+  else io.out(`${uris.join('\n')}\n`);
   return EXIT_OK;
 }
 
@@ -155,6 +215,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const store = new TokenStore(keychainStore(env.CONNECT_KEYCHAIN_SERVICE || undefined));
   try {
     switch (run.command) {
+      case 'redirect-defaults':
+        return redirectDefaults(run, io);
+      case 'deliver':
+        return await deliver(run, io);
       case 'login':
         return await login(run, store, io);
       case 'status':

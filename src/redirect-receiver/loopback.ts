@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { abortError } from '../abort.js';
 import { ConnectError } from '../errors.js';
 import type { RedirectKind } from '../redirect-uri.js';
-import type { PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
+import type { Candidate, PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
 import { RESULT_PAGE_HEADERS, resultPage } from './result-page.js';
 
 type Loopback = Extract<RedirectKind, { kind: 'loopback' }>;
@@ -59,6 +59,7 @@ export class LoopbackReceiver implements RedirectReceiver {
   }
 
   async listen(signal: AbortSignal): Promise<PendingRedirect> {
+    // The attempt's state is checked by the sign-in: a loopback listener answers one request only.
     if (signal.aborted) throw abortError(signal);
     const { host, path } = this.#redirect;
     let captured: { res: ServerResponse } | undefined;
@@ -124,20 +125,22 @@ export class LoopbackReceiver implements RedirectReceiver {
 
     const displayHost = host === '[::1]' ? '[::1]' : host;
     const finishTimeoutMs = this.#options.finishTimeoutMs ?? 30_000;
+    const settle = async (outcome: SignInOutcome) => {
+      if (captured && !captured.res.writableEnded) {
+        const res = captured.res;
+        await new Promise<void>((resolve) => {
+          res.writeHead(200, RESULT_PAGE_HEADERS);
+          res.end(resultPage(outcome, this.#options.appName), () => resolve());
+          setTimeout(resolve, finishTimeoutMs).unref();
+        });
+      }
+      await close();
+    };
     return {
       redirectUri: `http://${displayHost}:${port}${path}`,
-      response,
-      finish: async (outcome: SignInOutcome) => {
-        if (captured && !captured.res.writableEnded) {
-          const res = captured.res;
-          await new Promise<void>((resolve) => {
-            res.writeHead(200, RESULT_PAGE_HEADERS);
-            res.end(resultPage(outcome, this.#options.appName), () => resolve());
-            setTimeout(resolve, finishTimeoutMs).unref();
-          });
-        }
-        await close();
-      },
+      // One request, one answer: a failed response ends the attempt.
+      retryable: false,
+      next: () => response.then((params): Candidate => ({ params, settle })),
       close,
     };
   }

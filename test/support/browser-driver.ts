@@ -5,13 +5,15 @@
 // --tamper changes the redirect on its way to the app (state=VALUE, drop-iss, iss=VALUE), through a
 // small proxy in front of the browser, as a man in the middle would: Playwright's request routing does
 // not see requests that a redirect leads to, and the provider reaches the app through a 303.
+// --scheme-handler CMD plays the OS for a custom-scheme redirect: CMD gets the URL as its last argument.
 // The report holds where the browser landed (origin and path, no query) and what the page showed.
 import { renameSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.js';
+import { shellWords } from '../../src/browser/shell-words.js';
 import { actOnProviderPages } from './provider-pages.js';
+import { startProxy } from './proxy.js';
 
 export interface DriverReport {
   ok: boolean;
@@ -20,6 +22,8 @@ export interface DriverReport {
   title?: string;
   heading?: string;
   text?: string;
+  /** The code an oob page shows for copying, as the user would copy it. */
+  shownCode?: string;
   error?: string;
 }
 
@@ -30,6 +34,7 @@ const { values, positionals } = parseArgs({
     password: { type: 'string', default: 'correct horse' },
     action: { type: 'string', default: 'approve' },
     tamper: { type: 'string' },
+    'scheme-handler': { type: 'string' },
     report: { type: 'string' },
     timeout: { type: 'string', default: '60' },
   },
@@ -54,32 +59,21 @@ function tamper(url: URL): URL {
   return url;
 }
 
-/** A forwarding HTTP proxy that tampers with requests to the app's redirect URI. */
-async function tamperingProxy(): Promise<Server> {
-  const proxy = createServer((req, res) => {
-    let target = new URL(req.url ?? '');
-    if (target.origin === redirectOrigin) target = tamper(target);
-    const headers = { ...req.headers };
-    delete headers['proxy-connection'];
-    const upstream = request(target, { method: req.method, headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.rawHeaders);
-      up.pipe(res);
-    });
-    upstream.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return proxy;
-}
-
-const proxy = values.tamper ? await tamperingProxy() : undefined;
-const proxyArgs = proxy
-  ? [`--proxy-server=http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, '--proxy-bypass-list=<-loopback>']
-  : [];
-const browser = await launchChromium({ args: proxyArgs });
+let handedOver: Promise<void> | undefined;
+const proxy =
+  values.tamper || values['scheme-handler']
+    ? await startProxy({
+        rewrite: (url) => (url.origin === redirectOrigin ? tamper(url) : url),
+        onExternalRedirect: (location) => {
+          // Play the OS: launch the registered handler command with the URL as one more argument.
+          const [file, ...args] = shellWords(values['scheme-handler'] ?? 'true');
+          handedOver = new Promise((resolve) => {
+            execFile(file as string, [...args, location], () => resolve());
+          });
+        },
+      })
+    : undefined;
+const browser = await launchChromium({ args: proxy?.args ?? [] });
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -92,6 +86,7 @@ try {
     timeoutMs: Number(values.timeout) * 1000,
   });
   await page.waitForLoadState('load');
+  await handedOver;
   const landed = new URL(page.url());
   report({
     ok: true,
@@ -99,6 +94,7 @@ try {
     title: await page.title(),
     heading: (await page.locator('h1').first().textContent({ timeout: 5000 }).catch(() => null)) ?? '',
     text: (await page.locator('body').innerText({ timeout: 5000 }).catch(() => '')).trim(),
+    ...((await page.locator('textarea#code').count()) ? { shownCode: await page.locator('textarea#code').inputValue() } : {}),
   });
 } catch (error) {
   report({ ok: false, error: (error as Error).message });

@@ -1,5 +1,5 @@
 // Run connect-login as a user or a script would: a separate process, real stdout/stderr/exit code.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +18,20 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, BROWSER: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  return startCli(args, env, { ...options, stdin: 'ignore' }).done;
+}
+
+/** Start connect-login with a writable stdin (to paste into), as a user at a terminal would. */
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { timeoutMs?: number; stdin?: 'pipe' | 'ignore' } = {},
+): { child: ChildProcessWithoutNullStreams; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, BROWSER: 'true', ...env },
+    stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+  }) as ChildProcessWithoutNullStreams;
+  const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -34,6 +43,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { t
       resolve({ code, stdout, stderr });
     });
   });
+  return { child, done };
 }
 
 /** A profile name of its own for each test, so tests never share or touch a real profile. */
@@ -49,12 +59,15 @@ export interface BrowserUser {
 }
 
 /** A real chromium that signs in on the provider's pages (see browser-driver.ts). */
-export function browserUser(options: { user?: string; action?: 'approve' | 'deny'; tamper?: string } = {}): BrowserUser {
+export function browserUser(
+  options: { user?: string; action?: 'approve' | 'deny'; tamper?: string; schemeHandler?: string[] } = {},
+): BrowserUser {
   const reportPath = join(mkdtempSync(join(tmpdir(), 'connect-driver-')), 'report.json');
   const words = ['node', DRIVER, '--report', reportPath, '--user', options.user ?? 'alice', '--action', options.action ?? 'approve'];
   if (options.tamper) words.push('--tamper', options.tamper);
+  if (options.schemeHandler) words.push('--scheme-handler', options.schemeHandler.map((w) => `'${w}'`).join(' '));
   return {
-    BROWSER: words.map((w) => `'${w}'`).join(' '),
+    BROWSER: words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' '),
     async report() {
       // The CLI does not wait for the browser; the driver writes its report as it closes.
       for (let i = 0; i < 200 && !existsSync(reportPath); i++) await new Promise((r) => setTimeout(r, 100));
