@@ -9,6 +9,7 @@ import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
 import { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
 import { LoopbackReceiver } from './redirect-receiver/loopback.js';
+import { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
 import { OobPasteReceiver } from './redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from './redirect-receiver/receiver.js';
 import type { RedirectKind } from './redirect-uri.js';
@@ -74,7 +75,7 @@ export function receiverFor(settings: ResolvedSettings): RedirectReceiver {
     case 'oob':
       return new OobPasteReceiver();
     case 'oob-auto':
-      throw new ConnectError('unsupported_redirect_uri', 'The oob:auto redirect kind is not available yet.');
+      return new OobAutoReceiver();
   }
 }
 
@@ -114,7 +115,11 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
       const config = await Promise.race([discover(settings), whenAborted(attempt.signal)]);
       const server = config.serverMetadata();
       const state = oidc.randomState();
-      pending = await receiver.listen(attempt.signal, { state, issuer: server.issuer });
+      pending = await receiver.listen(attempt.signal, {
+        state,
+        issuer: server.issuer,
+        notice: (error) => emit({ type: 'response-rejected', error }),
+      });
       const request = await createAuthorizationRequest(config, {
         redirectUri: pending.redirectUri,
         scope: settings.scope,

@@ -125,6 +125,10 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
           io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "connect-login deliver URL --profile ${run.profile}" for it)...\n`);
           return;
         }
+        if (event.kind === 'oob-auto') {
+          io.err('Waiting for the browser\'s window title to show the result (Ctrl+C to cancel)...\n');
+          return;
+        }
         io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
       }
     },

@@ -22,6 +22,8 @@ export interface AttemptContext {
   state: string;
   /** The issuer, supplied as `iss` where the response cannot carry it (a pasted code). */
   issuer: string;
+  /** Tell the user about a response that was seen and refused while the attempt goes on. */
+  notice?: (error: ConnectError) => void;
 }
 
 export interface PendingRedirect {

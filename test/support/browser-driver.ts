@@ -5,9 +5,10 @@
 // --tamper changes the redirect on its way to the app (state=VALUE, drop-iss, iss=VALUE), through a
 // small proxy in front of the browser, as a man in the middle would: Playwright's request routing does
 // not see requests that a redirect leads to, and the provider reaches the app through a 303.
+// --headful shows a real window (oob:auto reads its title); --hold-until FILE keeps it open until FILE exists.
 // --scheme-handler CMD plays the OS for a custom-scheme redirect: CMD gets the URL as its last argument.
 // The report holds where the browser landed (origin and path, no query) and what the page showed.
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.js';
@@ -35,6 +36,8 @@ const { values, positionals } = parseArgs({
     action: { type: 'string', default: 'approve' },
     tamper: { type: 'string' },
     'scheme-handler': { type: 'string' },
+    headful: { type: 'boolean', default: false },
+    'hold-until': { type: 'string' },
     report: { type: 'string' },
     timeout: { type: 'string', default: '60' },
   },
@@ -73,7 +76,7 @@ const proxy =
         },
       })
     : undefined;
-const browser = await launchChromium({ args: proxy?.args ?? [] });
+const browser = await launchChromium({ args: proxy?.args ?? [], headless: !values.headful });
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -96,6 +99,9 @@ try {
     text: (await page.locator('body').innerText({ timeout: 5000 }).catch(() => '')).trim(),
     ...((await page.locator('textarea#code').count()) ? { shownCode: await page.locator('textarea#code').inputValue() } : {}),
   });
+  // oob:auto: keep the window (and its title) up until the test has seen the app pick it up.
+  const release = values['hold-until'];
+  for (let i = 0; release && i < 600 && !existsSync(release); i++) await new Promise((r) => setTimeout(r, 100));
 } catch (error) {
   report({ ok: false, error: (error as Error).message });
   process.exitCode = 1;

@@ -1,9 +1,9 @@
 // Run connect-login as a user or a script would: a separate process, real stdout/stderr/exit code.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DriverReport } from './browser-driver.js';
 
@@ -56,18 +56,23 @@ export interface BrowserUser {
   BROWSER: string;
   /** What the browser showed at the end (undefined until the driver wrote it). */
   report(): Promise<DriverReport>;
+  /** Let a headful browser close its window. */
+  release(): void;
 }
 
 /** A real chromium that signs in on the provider's pages (see browser-driver.ts). */
 export function browserUser(
-  options: { user?: string; action?: 'approve' | 'deny'; tamper?: string; schemeHandler?: string[] } = {},
+  options: { user?: string; action?: 'approve' | 'deny'; tamper?: string; schemeHandler?: string[]; headful?: boolean } = {},
 ): BrowserUser {
   const reportPath = join(mkdtempSync(join(tmpdir(), 'connect-driver-')), 'report.json');
   const words = ['node', DRIVER, '--report', reportPath, '--user', options.user ?? 'alice', '--action', options.action ?? 'approve'];
   if (options.tamper) words.push('--tamper', options.tamper);
+  const release = join(dirname(reportPath), 'release');
+  if (options.headful) words.push('--headful', '--hold-until', release);
   if (options.schemeHandler) words.push('--scheme-handler', options.schemeHandler.map((w) => `'${w}'`).join(' '));
   return {
     BROWSER: words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' '),
+    release: () => writeFileSync(release, ''),
     async report() {
       // The CLI does not wait for the browser; the driver writes its report as it closes.
       for (let i = 0; i < 200 && !existsSync(reportPath); i++) await new Promise((r) => setTimeout(r, 100));

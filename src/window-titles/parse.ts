@@ -1,0 +1,25 @@
+// Reading an oob:auto result from a window title. The provider's page title is
+// `Success state=<state>&code=<code>[&iss=…]` or `Denied state=<state>&error=<error>[…]`; the
+// browser adds its own suffix (" - Chromium", " — Mozilla Firefox", " - Profile 1 - Microsoft Edge"),
+// and the OS may cut a long title short.
+import { sameString } from '../authorization-response.js';
+
+/** The parameters of a title for this attempt, 'truncated' when its code was cut off, or null. */
+export function parseResultTitle(title: string, expectedState: string): URLSearchParams | 'truncated' | null {
+  const match = /^(Success|Denied) (\S+)/.exec(title);
+  if (!match) return null;
+  // The query ends at the first white space (values are URL-encoded: they have none); a title
+  // HTML-escaped once too often still reads right.
+  const query = (match[2] as string).replace(/&amp;/g, '&');
+  const cut = /(?:\u2026|\.\.\.)$/.test(query);
+  const params = new URLSearchParams(query);
+  const state = params.get('state');
+  if (state === null || !sameString(state, expectedState)) return null;
+  if (match[1] === 'Success') {
+    if (cut) return 'truncated';
+    if (!params.get('code') || params.has('error')) return null;
+  } else if (!params.get('error')) {
+    return null;
+  }
+  return params;
+}

@@ -1,0 +1,33 @@
+// The window-title seam: the titles of the desktop's top-level windows, for oob:auto. One
+// implementation per OS (x11.ts, win32.ts, darwin.ts), chosen in openWindowTitleSource().
+import { ConnectError } from '../errors.js';
+
+export interface TitleWatch {
+  close(): void;
+}
+
+export interface WindowTitleSource {
+  readonly name: string;
+  /**
+   * Calls `onTitles` with every top-level window title now, and again whenever they may have
+   * changed (on an OS event where there is one, else on a poll), until the watch is closed.
+   */
+  watch(onTitles: (titles: string[]) => void): TitleWatch;
+  /** All top-level window titles, once. */
+  titles(): string[];
+}
+
+export async function openWindowTitleSource(platform: NodeJS.Platform = process.platform): Promise<WindowTitleSource> {
+  switch (platform) {
+    case 'win32':
+      return (await import('./win32.js')).win32TitleSource();
+    case 'darwin':
+      return (await import('./darwin.js')).darwinTitleSource();
+    case 'linux':
+    case 'freebsd':
+    case 'openbsd':
+      return (await import('./x11.js')).x11TitleSource();
+    default:
+      throw new ConnectError('window_titles_unavailable', `Reading window titles is not supported on ${platform}; choose another redirect kind.`);
+  }
+}
