@@ -1,6 +1,28 @@
 // The library API of connect-desktop's core: plain Node, no Electron. The app (main/) and the CLI
 // (src/cli/) are faces over exactly these functions.
-export { signIn, receiverFor, DEFAULT_SIGN_IN_TIMEOUT_MS, type SignInOptions, type SignInEvent } from './sign-in.js';
+export {
+  signIn,
+  startSignIn,
+  receiverFor,
+  DEFAULT_SIGN_IN_TIMEOUT_MS,
+  type SignInOptions,
+  type SignInEvent,
+  type SignInAttempt,
+} from './sign-in.js';
+export {
+  defaultRedirectUris,
+  desktopDefaultRedirectUri,
+  checkRegisteredRedirectUri,
+  customSchemeRedirectUri,
+  TECHNOLOGIES,
+  type Technology,
+} from './redirect-defaults.js';
+export { createDesktopClient, type DesktopClient, type DesktopClientOptions } from './desktop-client.js';
+export type { ConnectApi, AppState, Result, ErrorView } from './app-api.js';
+export { openWindowTitleSource, type WindowTitleSource } from './window-titles/source.js';
+export { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
+export { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
+export { OobPasteReceiver, parsePastedCode } from './redirect-receiver/oob-paste.js';
 export { getAccessToken, needsRefresh, refreshMargin } from './access-token.js';
 export { resolveSettings, DEFAULT_SCOPE, type ProviderSettings, type ProviderEndpoints, type ResolvedSettings } from './settings.js';
 export {
@@ -18,5 +40,5 @@ export { keychainStore, DEFAULT_SERVICE } from './secret-store/keychain.js';
 export type { SecretStore } from './secret-store/store.js';
 export { systemBrowser, type BrowserOpener } from './browser/opener.js';
 export { LoopbackReceiver } from './redirect-receiver/loopback.js';
-export type { RedirectReceiver, PendingRedirect, SignInOutcome } from './redirect-receiver/receiver.js';
+export type { RedirectReceiver, PendingRedirect, SignInOutcome, Candidate, AttemptContext } from './redirect-receiver/receiver.js';
 export { summarize, displayName, type SessionSummary } from './session.js';
