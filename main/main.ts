@@ -90,6 +90,7 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', () => client?.dispose());
 
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
@@ -128,7 +129,8 @@ if (!app.requestSingleInstanceLock()) {
       : Promise.resolve({ ok: false, error: { code: 'invalid_code', message: 'The code must be text.' } }),
   );
   handle('cancelSignIn', () => api.cancelSignIn());
-  handle('signOut', () => api.signOut());
+  handle('refresh', () => api.refresh());
+  handle('signOut', (everywhere) => api.signOut(everywhere === true));
 
   window = new BrowserWindow({
     width: 760,

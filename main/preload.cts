@@ -9,6 +9,7 @@ const CHANNELS: typeof Channels = {
   signIn: 'connect:sign-in',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
+  refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 };
 
@@ -17,7 +18,8 @@ const api: ConnectApi = {
   signIn: () => ipcRenderer.invoke(CHANNELS.signIn),
   submitCode: (code: string) => ipcRenderer.invoke(CHANNELS.submitCode, String(code)),
   cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
-  signOut: () => ipcRenderer.invoke(CHANNELS.signOut),
+  refresh: () => ipcRenderer.invoke(CHANNELS.refresh),
+  signOut: (everywhere: boolean) => ipcRenderer.invoke(CHANNELS.signOut, everywhere === true),
 };
 
 contextBridge.exposeInMainWorld('connect', api);

@@ -20,14 +20,24 @@ function showError(error: ErrorView | null): void {
   box.textContent = error ? `${error.message} (${error.code})` : '';
 }
 
-function expiryText(expiresAt: number | null): string {
-  if (expiresAt === null) return 'The access token has no stated expiry.';
-  const left = Math.round(expiresAt - Date.now() / 1000);
-  if (left <= 0) return 'The access token has expired.';
-  return `The access token expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
+function showNotice(text: string): void {
+  const box = $('notice');
+  box.hidden = !text;
+  box.textContent = text;
+}
+
+let current: AppState | undefined;
+
+function expiryText(state: Extract<AppState, { signedIn: true }>): string {
+  const renews = state.hasRefreshToken ? ' It is renewed in the background.' : ' There is no refresh token: sign in again then.';
+  if (state.expiresAt === null) return 'The access token has no stated expiry.';
+  const left = Math.round(state.expiresAt - Date.now() / 1000);
+  if (left <= 0) return `The access token has expired.${renews}`;
+  return `The access token expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.${renews}`;
 }
 
 function render(state: AppState): void {
+  current = state;
   redirectKind = state.redirectKind;
   $('provider').textContent = `${state.issuer} · ${state.clientId}`;
   if (!state.signedIn) {
@@ -36,7 +46,7 @@ function render(state: AppState): void {
   }
   show('signed-in');
   $('greeting').textContent = `Signed in as ${state.displayName ?? state.sub}`;
-  $('expiry').textContent = expiryText(state.expiresAt);
+  $('expiry').textContent = expiryText(state);
   const body = $<HTMLTableElement>('claims').tBodies[0] as HTMLTableSectionElement;
   body.replaceChildren(
     ...Object.entries(state.claims).map(([key, value]) => {
@@ -82,10 +92,31 @@ $('paste').addEventListener('submit', async (event) => {
 
 $('cancel').addEventListener('click', () => void window.connect.cancelSignIn());
 
-$('sign-out').addEventListener('click', async () => {
-  const result = await window.connect.signOut();
+async function signOut(everywhere: boolean): Promise<void> {
+  showError(null);
+  const result = await window.connect.signOut(everywhere);
+  if (!result.ok) return showError(result.error);
+  render(result.value.state);
+  showNotice(result.value.warnings.length ? result.value.warnings.join(' ') : 'You are signed out.');
+}
+
+$('sign-out').addEventListener('click', () => void signOut(false));
+$('sign-out-everywhere').addEventListener('click', () => void signOut(true));
+
+$('refresh').addEventListener('click', async () => {
+  showError(null);
+  const result = await window.connect.refresh();
   if (result.ok) render(result.value);
-  else showError(result.error);
+  else {
+    showError(result.error);
+    await refresh();
+  }
 });
+
+// The countdown ticks here; the state (renewed in the background by the app) is read every 10 s.
+setInterval(() => {
+  if (current?.signedIn) $('expiry').textContent = expiryText(current);
+}, 1000);
+setInterval(() => void refresh(), 10_000);
 
 void refresh();

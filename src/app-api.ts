@@ -27,6 +27,15 @@ export type AppState =
       hasRefreshToken: boolean;
     } & ProviderView);
 
+/** How a sign-out went at the provider (the local part always succeeds). */
+export interface SignOutView {
+  state: AppState;
+  /** Tokens revoked at the provider; null when it has no revocation endpoint. */
+  revoked: boolean | null;
+  everywhere: 'not_requested' | 'confirmed' | 'token_logout' | 'unsupported' | 'failed';
+  warnings: string[];
+}
+
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
 
@@ -38,8 +47,10 @@ export interface ConnectApi {
   submitCode(code: string): Promise<Result<null>>;
   /** Cancels a sign-in in progress (its signIn() resolves with `cancelled`). */
   cancelSignIn(): Promise<Result<null>>;
-  /** Forgets this app's tokens. */
-  signOut(): Promise<Result<AppState>>;
+  /** Renews the access token now ("Refresh now"); the app also does it in the background. */
+  refresh(): Promise<Result<AppState>>;
+  /** Forgets this app's tokens and revokes them; `everywhere` also ends the provider's single sign-on session. */
+  signOut(everywhere: boolean): Promise<Result<SignOutView>>;
 }
 
 /** IPC channel names, one per method. */
@@ -48,5 +59,6 @@ export const CHANNELS = {
   signIn: 'connect:sign-in',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
+  refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 } as const satisfies Record<keyof ConnectApi, string>;

@@ -1,5 +1,6 @@
 // The core behind the app's window: one profile, one sign-in at a time, and views that carry claims
 // and expiry only. main/ wires IPC and the OS hooks to this and nothing else; tests drive it directly.
+import { freshSession, refreshDueAt } from './access-token.js';
 import type { AppState, ConnectApi, ErrorView, Result } from './app-api.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { ConnectError } from './errors.js';
@@ -8,6 +9,7 @@ import { keychainStore } from './secret-store/keychain.js';
 import { displayName, summarize, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderSettings } from './settings.js';
 import { startSignIn, type SignInAttempt } from './sign-in.js';
+import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 
 export interface DesktopClientOptions {
@@ -27,6 +29,8 @@ export interface DesktopClient extends ConnectApi {
   deliverRedirect(url: string): Promise<Result<null>>;
   /** The redirect URI in use, to register its scheme with the OS. */
   readonly redirectUri: string;
+  /** Stop the background refresh (when the app quits). */
+  dispose(): void;
 }
 
 function errorView(error: unknown): ErrorView {
@@ -52,6 +56,36 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
   let running: SignInAttempt | undefined;
+  // The session as last read or written, so the window can ask often without touching the keychain.
+  let cached: StoredSession | null | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const load = async (): Promise<StoredSession | null> => {
+    if (cached === undefined) remember(await store.load(profile));
+    return cached ?? null;
+  };
+
+  /** Keep the session, and schedule its renewal shortly before the access token expires. */
+  const remember = (session: StoredSession | null) => {
+    cached = session;
+    clearTimeout(timer);
+    const due = session?.refreshToken ? refreshDueAt(session) : null;
+    if (due === null) return;
+    timer = setTimeout(() => void renew(false).catch(() => {}), Math.max(1000, due * 1000 - Date.now()));
+    timer.unref();
+  };
+
+  const renew = async (force: boolean): Promise<StoredSession> => {
+    try {
+      const session = await freshSession(store, profile, { force });
+      remember(session);
+      return session;
+    } catch (error) {
+      // Signed out by the renewal (refresh token refused): show it.
+      if (error instanceof ConnectError && (error.code === 'session_expired' || error.code === 'id_token_invalid' || error.code === 'not_signed_in')) remember(null);
+      throw error;
+    }
+  };
 
   const view = (session: StoredSession | null): AppState => {
     const base = {
@@ -81,7 +115,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
 
   return {
     redirectUri: settings.redirectUri,
-    state: () => attempt(async () => view(await store.load(profile))),
+    state: () => attempt(async () => view(await load())),
     signIn: () =>
       attempt(async () => {
         if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
@@ -98,7 +132,8 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         } finally {
           running = undefined;
         }
-        return view(await store.load(profile));
+        cached = undefined;
+        return view(await load());
       }),
     submitCode: (code) =>
       attempt(async () => {
@@ -115,10 +150,13 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         running?.cancel();
         return null;
       }),
-    signOut: () =>
+    refresh: () => attempt(async () => view(await renew(true))),
+    signOut: (everywhere) =>
       attempt(async () => {
-        await store.remove(profile);
-        return view(null);
+        const result = await signOut({ profile, store, everywhere, ...(options.browser ? { browser: options.browser } : {}) });
+        remember(null);
+        return { state: view(null), revoked: result.revoked, everywhere: result.everywhere, warnings: result.warnings };
       }),
+    dispose: () => clearTimeout(timer),
   };
 }

@@ -25,7 +25,8 @@ export type ClientErrorCode =
   | 'no_pending_attempt'
   | 'redirect_replayed'
   | 'invalid_code'
-  | 'window_titles_unavailable';
+  | 'window_titles_unavailable'
+  | 'session_expired';
 
 /**
  * A client code, or an authorization server's OAuth error code passed through as it came

@@ -1,25 +1,19 @@
 // Hand-off of a custom-scheme URL to a waiting `connect-login login`: the OS launches the registered
 // handler (`connect-login deliver <url>`), which passes the URL to the waiting process over a local
 // socket of the user's own (a Unix socket in a 0700 folder, or a Windows named pipe).
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from './errors.js';
+import { runtimeDir } from './runtime-dir.js';
 
 const MAX_LINE = 16 * 1024;
 
 /** Where the login for `profile` listens. */
 export function handoffPath(profile: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (platform === 'win32') return `\\\\.\\pipe\\connect-desktop-${userInfo().username}-${profile}`;
-  const dir = join(env.XDG_RUNTIME_DIR || tmpdir(), `connect-desktop-${process.getuid?.() ?? userInfo().username}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) {
-    throw new ConnectError('invalid_settings', `The folder ${dir} is not this user's own; the sign-in hand-off cannot use it.`);
-  }
-  chmodSync(dir, 0o700);
-  return join(dir, `${profile}.sock`);
+  return join(runtimeDir(env), `${profile}.sock`);
 }
 
 function readLine(socket: Socket): Promise<string> {

@@ -1,5 +1,6 @@
 // The signed-in session: what is kept in the keychain for a profile, and the token-free summary of
 // it that the CLI, the app's renderer and logs may see.
+import type { ProviderEndpoints, ProviderSettings } from './settings.js';
 
 export interface StoredSession {
   version: 1;
@@ -19,8 +20,27 @@ export interface StoredSession {
   idToken?: string;
   /** A confidential client's secret, kept beside its tokens so they can be refreshed and revoked. */
   clientSecret?: string;
+  /** What the provider settings said beyond issuer and client, for refresh and logout. */
+  endpoints?: ProviderEndpoints;
+  logoutMethod?: 'browser' | 'token';
+  postLogoutRedirectUri?: string;
   /** Seconds since the epoch. */
   obtainedAt: number;
+}
+
+/** The provider settings a stored session was signed in with (for refresh, revoke and logout). */
+export function settingsOf(session: StoredSession): ProviderSettings {
+  const scope = session.scope.split(' ').includes('openid') ? session.scope : `openid ${session.scope}`;
+  return {
+    issuer: session.issuer,
+    clientId: session.clientId,
+    scope,
+    redirectUri: session.redirectUri,
+    ...(session.clientSecret ? { clientSecret: session.clientSecret } : {}),
+    ...(session.endpoints ? { endpoints: session.endpoints } : {}),
+    ...(session.logoutMethod ? { logoutMethod: session.logoutMethod } : {}),
+    ...(session.postLogoutRedirectUri ? { postLogoutRedirectUri: session.postLogoutRedirectUri } : {}),
+  };
 }
 
 /** Everything about a session except its tokens. */

@@ -31,7 +31,17 @@ export interface ProviderSettings {
   scope?: string;
   /** The registered redirect URI: it decides how the result is captured. Default: loopback. */
   redirectUri?: string;
+  /**
+   * Single sign-on logout ("sign out everywhere"): `browser` opens the provider's logout endpoint
+   * with id_token_hint and a loopback post_logout_redirect_uri; `token` POSTs to it with the access
+   * token (for native clients without a post-logout redirect URI). Default `browser`.
+   */
+  logoutMethod?: 'browser' | 'token';
+  /** The registered post-logout redirect URI (loopback). Default http://127.0.0.1/connect/logout. */
+  postLogoutRedirectUri?: string;
 }
+
+export const DEFAULT_POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/connect/logout';
 
 export interface ResolvedSettings {
   issuer: string;
@@ -43,6 +53,8 @@ export interface ResolvedSettings {
   redirect: RedirectKind;
   /** True when the issuer is plain http on a loopback address (tests, the demo provider). */
   insecureLoopback: boolean;
+  logoutMethod: 'browser' | 'token';
+  postLogoutRedirectUri: string;
 }
 
 function invalid(message: string): ConnectError {
@@ -92,6 +104,12 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   if (!scope.includes('openid')) throw invalid('The scope must include "openid" (this client signs users in with OpenID Connect).');
   const clientSecret = settings.clientSecret === '' ? undefined : settings.clientSecret;
   const redirectUri = (settings.redirectUri ?? DEFAULT_LOOPBACK_REDIRECT_URI).trim();
+  const logoutMethod = settings.logoutMethod ?? 'browser';
+  if (logoutMethod !== 'browser' && logoutMethod !== 'token') throw invalid('The logout method must be "browser" or "token".');
+  const postLogoutRedirectUri = (settings.postLogoutRedirectUri ?? DEFAULT_POST_LOGOUT_REDIRECT_URI).trim();
+  if (classifyRedirectUri(postLogoutRedirectUri).kind !== 'loopback') {
+    throw invalid(`The post-logout redirect URI "${postLogoutRedirectUri}" must be a loopback URI (http://127.0.0.1/… or http://localhost:PORT/…).`);
+  }
 
   return {
     issuer,
@@ -102,5 +120,7 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
     redirectUri,
     redirect: classifyRedirectUri(redirectUri),
     insecureLoopback: issuerUrl.protocol === 'http:',
+    logoutMethod,
+    postLogoutRedirectUri,
   };
 }

@@ -149,6 +149,9 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           const session = await exchangeCode({ config, request, scope: settings.scope }, candidate.params);
           session.redirectUri = settings.redirectUri;
           if (settings.clientSecret) session.clientSecret = settings.clientSecret;
+          if (settings.endpoints) session.endpoints = settings.endpoints;
+          if (options.settings.logoutMethod) session.logoutMethod = settings.logoutMethod;
+          if (options.settings.postLogoutRedirectUri) session.postLogoutRedirectUri = settings.postLogoutRedirectUri;
           await store.save(profile, session);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

@@ -20,6 +20,8 @@ function account(profile: string): string {
   return `profile:${checkProfileName(profile)}:session`;
 }
 
+const ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):session$/;
+
 function isStoredSession(value: unknown): value is StoredSession {
   const v = value as Partial<StoredSession> | null;
   return (
@@ -63,6 +65,14 @@ export class TokenStore {
 
   async save(profile: string, session: StoredSession): Promise<void> {
     await this.#secrets.set(account(profile), JSON.stringify(session));
+  }
+
+  /** The profiles that have a stored session, sorted. */
+  async profiles(): Promise<string[]> {
+    return (await this.#secrets.list())
+      .map((name) => ACCOUNT.exec(name)?.[1])
+      .filter((name): name is string => !!name)
+      .sort();
   }
 
   /** Forget the profile's session; false when there was none. */

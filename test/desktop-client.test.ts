@@ -55,14 +55,53 @@ describe('desktop client (what the app window sees)', () => {
 
     const stored = await store.load(profile);
     assert.ok(stored?.refreshToken && stored.idToken);
-    const seen = JSON.stringify([result, await client.state()]);
-    for (const secret of [stored.accessToken, stored.refreshToken, stored.idToken]) {
-      assert.ok(!seen.includes(secret), 'no token reaches the renderer');
+    // Refresh now: a new access token (and rotated refresh token) behind the same claims.
+    const refreshed = await client.refresh();
+    assert.ok(refreshed.ok && refreshed.value.signedIn && refreshed.value.sub === 'alice');
+    const renewed = await store.load(profile);
+    assert.ok(renewed && renewed.accessToken !== stored.accessToken && renewed.refreshToken !== stored.refreshToken);
+
+    const seen = JSON.stringify([result, await client.state(), refreshed]);
+    for (const secret of [stored.accessToken, stored.refreshToken, stored.idToken, renewed.accessToken, renewed.refreshToken]) {
+      assert.ok(!seen.includes(secret as string), 'no token reaches the renderer');
     }
 
-    const out = await client.signOut();
-    assert.ok(out.ok && !out.value.signedIn);
+    const out = await client.signOut(false);
+    assert.deepEqual(out.ok && out.value, {
+      state: { signedIn: false, issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'http://127.0.0.1/connect/oauth2callback', redirectKind: 'loopback' },
+      revoked: true,
+      everywhere: 'not_requested',
+      warnings: [],
+    });
     assert.equal(await store.load(profile), null);
+    client.dispose();
+  });
+
+  test('the app renews a short-lived access token in the background, before it expires', async () => {
+    const shortLived = await startTestProvider({ accessTokenTtl: 4 });
+    const profile = testProfile('desktop-background');
+    const user = browserUser({ user: 'alice' });
+    const client = createDesktopClient({
+      settings: { issuer: shortLived.issuer, clientId: shortLived.publicClientId },
+      profile,
+      store,
+      browser: systemBrowser({ BROWSER: user.BROWSER }),
+      platform: 'linux',
+    });
+    try {
+      const signedIn = await client.signIn();
+      assert.ok(signedIn.ok && signedIn.value.signedIn);
+      const firstExpiry = signedIn.value.expiresAt as number;
+      await new Promise((r) => setTimeout(r, 4500));
+      const later = await client.state();
+      assert.ok(later.ok && later.value.signedIn, 'still signed in after the first token expired');
+      assert.ok((later.value.expiresAt as number) > firstExpiry, 'the window sees the renewed expiry');
+      assert.ok((later.value.expiresAt as number) > Date.now() / 1000, 'and the token it has is valid now');
+    } finally {
+      client.dispose();
+      await store.remove(profile);
+      await shortLived.close();
+    }
   });
 
   test('the platform decides the default redirect kind: Windows oob:auto, macOS custom scheme', async () => {
@@ -93,7 +132,8 @@ describe('desktop client (what the app window sees)', () => {
     assert.deepEqual(await client.submitCode(shown), { ok: true, value: null });
     const result = await signingIn;
     assert.ok(result.ok && result.value.signedIn && result.value.sub === 'bob');
-    await client.signOut();
+    await client.signOut(false);
+    client.dispose();
   });
 
   test('cancel during the wait: cancelled, nothing stored, and a new attempt can start', async () => {

@@ -26,7 +26,8 @@ trap cleanup EXIT
 # A throwaway keyring, unlocked with a throwaway password.
 export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run"
 mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
-eval "$(printf 'connect-desktop-tests' | gnome-keyring-daemon --unlock --components=secrets)"
+export CONNECT_TEST_KEYRING_PASSWORD=connect-desktop-tests
+eval "$(printf "%s" "$CONNECT_TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
 keyring_pid=${GNOME_KEYRING_PID:-}
 
 # A private X server; -displayfd picks a free display number.
@@ -38,4 +39,5 @@ export DISPLAY=":$(head -n1 "$work/display")"
 
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)
-node --test --test-concurrency=1 "${files[@]}"
+# No test may hang the suite: each has 3 minutes at most.
+node --test --test-concurrency=1 --test-timeout=180000 "${files[@]}"

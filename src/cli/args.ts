@@ -15,9 +15,9 @@ export type Command = (typeof COMMANDS)[number];
 /** Which options each command takes (help and version aside). */
 const OPTIONS_OF: Record<Command, readonly string[]> = {
   login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'config', 'profile', 'json'],
-  status: ['profile', 'json'],
+  status: ['profile', 'json', 'all'],
   token: ['profile'],
-  logout: ['profile', 'json'],
+  logout: ['profile', 'json', 'everywhere', 'timeout'],
   'redirect-defaults': ['technology', 'client-id', 'json'],
   deliver: ['profile', 'json'],
 };
@@ -34,6 +34,10 @@ export interface ParsedCommand {
   clientId?: string;
   /** Only for deliver: the custom-scheme URL the OS launched us with. */
   url?: string;
+  /** status --all */
+  all?: boolean;
+  /** logout --everywhere */
+  everywhere?: boolean;
 }
 
 export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
@@ -45,9 +49,10 @@ in the OS keychain.
 
 Commands:
   login     Sign in and store the session in the keychain
-  status    Show whether the profile is signed in (never prints a token)
-  token     Print a valid access token, and nothing else, for scripts
-  logout    Forget the profile's tokens
+  status    Show whether the profile is signed in (never prints a token); --all: every profile
+  token     Print a valid access token, renewed when near expiry, and nothing else, for scripts
+  logout    Forget the profile's tokens and revoke them at the provider; --everywhere also ends
+            the provider's single sign-on session (in the browser, or with the access token)
   deliver URL
             Hand a custom-scheme redirect URL (as the OS launches the registered handler) to the
             login waiting for the profile
@@ -66,7 +71,7 @@ Options for login:
                                urn:ietf:wg:oauth:2.0:oob        paste the code shown in the browser
                                SCHEME://connect/oauth2callback  the OS runs "connect-login deliver URL"
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
-  --timeout SECONDS          How long to wait for the browser (default 300)
+  --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --config FILE              Read these settings from a JSON file; flags override it
 
 Options for every command:
@@ -105,6 +110,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
         technology: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        everywhere: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -152,9 +159,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
 
   const config = values.config ? readConfigFile(values.config) : {};
   const profile = values.profile ?? config.profile ?? env.CONNECT_PROFILE ?? 'default';
-  const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? 300);
+  const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? (command === 'logout' ? 120 : 300));
   const run: ParsedCommand = { command: command as Command, profile, json: values.json, timeoutSeconds };
   if (url) run.url = url;
+  if (values.all) run.all = true;
+  if (values.everywhere) run.everywhere = true;
+  if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
 
   if (command === 'login') {
     const issuer = values.issuer ?? config.issuer;

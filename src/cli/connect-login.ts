@@ -10,6 +10,7 @@ import { keychainStore } from '../secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
 import { startSignIn, type SignInAttempt } from '../sign-in.js';
 import { sendHandoff, serveHandoff } from '../handoff.js';
+import { signOut, type SignOutResult } from '../sign-out.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, parseCommandLine, type ParsedCommand } from './args.js';
 
@@ -158,6 +159,17 @@ async function deliver(run: ParsedCommand, io: Io): Promise<number> {
 }
 
 async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  if (run.all) {
+    const sessions = [];
+    for (const profile of await store.profiles()) {
+      const session = await store.load(profile).catch(() => null);
+      if (session) sessions.push({ profile, summary: summarize(session) });
+    }
+    if (run.json) io.out(`${JSON.stringify({ status: 'ok', profiles: sessions.map((s) => signedInJson(s.profile, s.summary)) })}\n`);
+    else if (!sessions.length) io.out('No profile is signed in.\n');
+    else io.out(sessions.map((s) => describeSession(s.profile, s.summary)).join('\n'));
+    return EXIT_OK;
+  }
   const session = await store.load(run.profile);
   if (!session) {
     if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
@@ -176,9 +188,44 @@ async function token(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
 }
 
 async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
-  const removed = await store.remove(run.profile);
-  if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
-  else io.out(removed ? `Signed out: profile "${run.profile}" was forgotten.\n` : `Profile "${run.profile}" was not signed in.\n`);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new ConnectError('cancelled', 'Stopped waiting for the provider\'s logout page.'));
+  process.on('SIGINT', onSigint);
+  let result: SignOutResult;
+  try {
+    if (run.everywhere && !run.json) io.err('Opening your browser to sign out at the provider...\n');
+    result = await signOut({
+      profile: run.profile,
+      store,
+      everywhere: run.everywhere ?? false,
+      signal: controller.signal,
+      timeoutMs: run.timeoutSeconds * 1000,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (run.json) {
+    io.out(
+      `${JSON.stringify({
+        status: 'signed_out',
+        profile: run.profile,
+        was_signed_in: result.wasSignedIn,
+        revoked: result.revoked,
+        everywhere: result.everywhere,
+        warnings: result.warnings,
+      })}\n`,
+    );
+    return EXIT_OK;
+  }
+  if (!result.wasSignedIn) {
+    io.out(`Profile "${run.profile}" was not signed in.\n`);
+    return EXIT_OK;
+  }
+  const lines = [`Signed out: profile "${run.profile}" was forgotten on this computer.`];
+  if (result.revoked) lines.push('Its tokens were revoked at the provider.');
+  if (result.everywhere === 'confirmed' || result.everywhere === 'token_logout') lines.push('You are signed out at the provider too (single sign-on).');
+  io.out(`${lines.join('\n')}\n`);
+  for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
   return EXIT_OK;
 }
 

@@ -6,7 +6,7 @@ import { ConnectError } from '../errors.js';
 
 /** How the attempt ended, for the receiver to tell the user (the loopback result page, a paste box). */
 export type SignInOutcome =
-  | { ok: true; displayName?: string }
+  | { ok: true; displayName?: string; heading?: string; detail?: string }
   | { ok: false; code: string; message: string };
 
 /** One response handed over to the sign-in: its parameters, and a way to say how it ended. */

@@ -18,10 +18,12 @@ function escapeHtml(value: string): string {
 
 export function resultPage(outcome: SignInOutcome, appName = 'CONNECT Desktop'): string {
   const ok = outcome.ok;
-  const title = ok ? `Signed in - ${appName}` : `Sign-in failed - ${appName}`;
-  const heading = ok ? 'You are signed in' : 'Sign-in did not complete';
+  const title = ok ? `${outcome.heading ?? 'Signed in'} - ${appName}` : `Sign-in failed - ${appName}`;
+  const heading = ok ? (outcome.heading ?? 'You are signed in') : 'Sign-in did not complete';
   const detail = ok
-    ? `${outcome.displayName ? `Signed in as ${escapeHtml(outcome.displayName)}. ` : ''}You can close this tab and return to ${escapeHtml(appName)}.`
+    ? outcome.detail
+      ? escapeHtml(outcome.detail)
+      : `${outcome.displayName ? `Signed in as ${escapeHtml(outcome.displayName)}. ` : ''}You can close this tab and return to ${escapeHtml(appName)}.`
     : `${escapeHtml(outcome.message)} Return to ${escapeHtml(appName)} to try again.`;
   const colour = ok ? '#137333' : '#b3261e';
   return `<!doctype html>

@@ -67,6 +67,10 @@ export function chunkedStore(inner: SecretStore, maxChars: number = DEFAULT_MAX_
       await removeParts(account, previous);
     },
 
+    async list() {
+      return (await inner.list()).filter((account) => !/~[0-9a-f]{12}~\d+$/.test(account));
+    },
+
     async delete(account) {
       const head = parseHead(await inner.get(account));
       const existed = await inner.delete(account);

@@ -1,14 +1,20 @@
 // The OS keychain through @napi-rs/keyring's keytar-compatible entry API: Credential Manager on
-// Windows, Keychain on macOS, Secret Service on Linux. On Linux the store is pinned to Secret Service:
-// the library's default silently falls back to the kernel keyring, which loses everything at logout.
-import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
+// Windows, Keychain on macOS, Secret Service on Linux. On Linux the store is pinned to Secret Service
+// (the library's default silently falls back to the kernel keyring, which loses everything at logout)
+// and the calls run in a helper process (keychain-helper.ts), because a hanging Secret Service would
+// otherwise freeze this process. Every call has a timeout (5 s) and fails with `keychain_unavailable`.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ConnectError } from '../errors.js';
 import { chunkedStore } from './chunked.js';
+import { runKeychainOp, type HelperRequest, type HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';
 
 export const DEFAULT_SERVICE = 'connect-desktop';
+export const KEYCHAIN_TIMEOUT_MS = 5000;
 
-const ENTRY_OPTIONS: EntryOptions = { linux: { store: 'secret-service' } };
+type Op = Omit<HelperRequest, 'id'>;
+type Value = string | boolean | string[] | null;
 
 function storeName(platform: NodeJS.Platform): string {
   if (platform === 'win32') return 'Windows Credential Manager';
@@ -16,45 +22,124 @@ function storeName(platform: NodeJS.Platform): string {
   return 'Secret Service keyring (GNOME Keyring, KWallet)';
 }
 
-function unavailable(action: string, error: unknown): ConnectError {
-  const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+const ACTIONS: Record<Op['op'], string> = { get: 'read from', set: 'write to', delete: 'delete from', list: 'list the entries of' };
+
+function unavailable(op: Op['op'], reason: string, cause?: unknown): ConnectError {
   return new ConnectError(
     'keychain_unavailable',
-    `Could not ${action} the ${storeName(process.platform)}: ${reason}. Tokens are kept only in the system keychain, ` +
+    `Could not ${ACTIONS[op]} the ${storeName(process.platform)}: ${reason}. Tokens are kept only in the system keychain, ` +
       'never in a plain file; unlock or start the keychain and try again.',
-    { cause: error },
+    { cause },
   );
 }
 
-/** The OS keychain, with values too large for one entry (Windows) split across several. */
-export function keychainStore(service: string = DEFAULT_SERVICE): SecretStore {
-  return chunkedStore(keychainEntries(service));
+/** One helper process, started on first use, replaced when it had to be killed. */
+class HelperProcess {
+  #child: ChildProcess | undefined;
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve: (v: Value) => void; reject: (e: Error) => void }>();
+
+  #start(): ChildProcess {
+    const script = fileURLToPath(new URL('./keychain-helper.js', import.meta.url));
+    const child = fork(script, ['--connect-keychain-helper'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
+    child.on('message', (response: HelperResponse) => {
+      const waiter = this.#waiting.get(response.id);
+      if (!waiter) return;
+      this.#waiting.delete(response.id);
+      if (response.ok) waiter.resolve(response.value);
+      else waiter.reject(new Error(response.message));
+    });
+    child.on('exit', () => {
+      if (this.#child === child) this.#child = undefined;
+      for (const [id, waiter] of this.#waiting) {
+        this.#waiting.delete(id);
+        waiter.reject(new Error('the keychain helper stopped'));
+      }
+    });
+    child.on('error', () => child.kill('SIGKILL'));
+    // The helper never keeps this process alive: its process is unreferenced, and its channel is
+    // referenced only while a call waits for an answer (see #idle).
+    child.unref();
+    this.#idle(child);
+    return child;
+  }
+
+  #idle(child: ChildProcess): void {
+    if (this.#waiting.size === 0) child.channel?.unref();
+  }
+
+  call(op: Op, timeoutMs: number): Promise<Value> {
+    const child = (this.#child ??= this.#start());
+    const id = this.#next++;
+    child.channel?.ref();
+    return new Promise<Value>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        this.#idle(child);
+        // A helper stuck on the bus is of no more use: kill it; the next call starts a fresh one.
+        child.kill('SIGKILL');
+        reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds (it may be starting, or waiting to be unlocked)`));
+      }, timeoutMs);
+      this.#waiting.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          this.#idle(child);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          this.#idle(child);
+          reject(e);
+        },
+      });
+      child.send({ ...op, id } satisfies HelperRequest);
+    });
+  }
+}
+
+let helper: HelperProcess | undefined;
+
+async function inProcess(op: Op, timeoutMs: number): Promise<Value> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([runKeychainOp({ ...op, id: 0 }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface KeychainOptions {
+  /** Per-call timeout. Default 5 s. */
+  timeoutMs?: number;
+  /** Run calls in a helper process. Default: on Linux (Secret Service over D-Bus). */
+  isolate?: boolean;
 }
 
 /** One keychain entry per account, as the OS stores it. */
-export function keychainEntries(service: string = DEFAULT_SERVICE): SecretStore {
-  const entry = (account: string) => new AsyncEntry(service, account, ENTRY_OPTIONS);
-  return {
-    async get(account) {
-      try {
-        return await entry(account).getPassword();
-      } catch (error) {
-        throw unavailable('read from', error);
-      }
-    },
-    async set(account, value) {
-      try {
-        await entry(account).setPassword(value);
-      } catch (error) {
-        throw unavailable('write to', error);
-      }
-    },
-    async delete(account) {
-      try {
-        return await entry(account).deleteCredential();
-      } catch (error) {
-        throw unavailable('delete from', error);
-      }
-    },
+export function keychainEntries(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
+  const timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+  const isolate = options.isolate ?? process.platform === 'linux';
+  const call = async (op: Op): Promise<Value> => {
+    try {
+      return isolate ? await (helper ??= new HelperProcess()).call(op, timeoutMs) : await inProcess(op, timeoutMs);
+    } catch (error) {
+      throw unavailable(op.op, error instanceof Error ? error.message : String(error), error);
+    }
   };
+  return {
+    get: async (account) => (await call({ op: 'get', service, account })) as string | null,
+    set: async (account, value) => {
+      await call({ op: 'set', service, account, value });
+    },
+    delete: async (account) => (await call({ op: 'delete', service, account })) as boolean,
+    list: async () => (await call({ op: 'list', service })) as string[],
+  };
+}
+
+/** The OS keychain, with values too large for one entry (Windows) split across several. */
+export function keychainStore(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
+  return chunkedStore(keychainEntries(service, options));
 }

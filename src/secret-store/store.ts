@@ -8,4 +8,6 @@ export interface SecretStore {
   set(account: string, value: string): Promise<void>;
   /** Remove the value; resolves false when there was none. Rejects with `keychain_unavailable`. */
   delete(account: string): Promise<boolean>;
+  /** The accounts that have a value. Rejects with `keychain_unavailable`. */
+  list(): Promise<string[]>;
 }

@@ -11,30 +11,44 @@ export interface ProviderPagesOptions {
   timeoutMs?: number;
 }
 
-/** Sign in and consent (or cancel) until the flow leaves the provider's interaction pages. */
-export async function actOnProviderPages(page: Page, options: ProviderPagesOptions): Promise<void> {
+export type ProviderStep = 'login' | 'cancel' | 'consent' | 'logout';
+
+/**
+ * Sign in and consent (or cancel), or confirm a logout, until the flow leaves the provider's pages.
+ * Resolves with the steps taken: a session the provider remembers (single sign-on) skips 'login'.
+ */
+export async function actOnProviderPages(page: Page, options: ProviderPagesOptions): Promise<ProviderStep[]> {
+  const steps: ProviderStep[] = [];
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     await page.waitForLoadState('domcontentloaded');
     const here = new URL(page.url());
-    if (options.stopAtOrigin && here.origin === options.stopAtOrigin) return;
+    if (options.stopAtOrigin && here.origin === options.stopAtOrigin) return steps;
     const moved = () => page.waitForURL((u) => u.href !== here.href);
     if (await page.locator('input[name="login"]').count()) {
       if (options.action === 'deny') {
+        steps.push('cancel');
         await Promise.all([moved(), page.locator('a[href*="/abort"]').click()]);
         continue;
       }
+      steps.push('login');
       await page.fill('input[name="login"]', options.user);
       await page.fill('input[name="password"]', options.password);
       await Promise.all([moved(), page.click('button[type="submit"]')]);
       continue;
     }
     if (await page.locator('button[type="submit"]', { hasText: 'Continue' }).count()) {
+      steps.push('consent');
       await Promise.all([moved(), page.click('button[type="submit"]')]);
       continue;
     }
+    if (await page.locator('button[name="logout"][value="yes"]').count()) {
+      steps.push('logout');
+      await Promise.all([moved(), page.click('button[name="logout"][value="yes"]')]);
+      continue;
+    }
     // Anything else (an oob result page, an error page) is where the flow ends in the browser.
-    return;
+    return steps;
   }
   throw new Error('the provider pages did not lead anywhere in time');
 }

@@ -1,0 +1,27 @@
+// A process that renews a profile's tokens and is killed (SIGKILL, as by a crash or kill -9) at a
+// chosen keychain write: `node refresh-and-die.js PROFILE set:N|head|delete:N`.
+import { getAccessToken } from '../../src/access-token.js';
+import { chunkedStore } from '../../src/secret-store/chunked.js';
+import { keychainEntries } from '../../src/secret-store/keychain.js';
+import type { SecretStore } from '../../src/secret-store/store.js';
+import { TokenStore } from '../../src/token-store.js';
+
+const [profile = '', point = ''] = process.argv.slice(2);
+const [op, at] = point.split(':');
+const counts = { set: 0, delete: 0 };
+const inner = keychainEntries();
+const dying: SecretStore = {
+  ...inner,
+  set: async (account, value) => {
+    if (op === 'set' && counts.set++ === Number(at)) process.kill(process.pid, 'SIGKILL');
+    // 'head': just before the entry that switches to the new token set (the commit) is written.
+    if (op === 'head' && value.startsWith('connect-chunks:')) process.kill(process.pid, 'SIGKILL');
+    return inner.set(account, value);
+  },
+  delete: async (account) => {
+    if (op === 'delete' && counts.delete++ === Number(at)) process.kill(process.pid, 'SIGKILL');
+    return inner.delete(account);
+  },
+};
+await getAccessToken(new TokenStore(chunkedStore(dying)), profile, { force: true });
+console.log('refreshed without dying');
