@@ -30,6 +30,8 @@ function loadSettings(): { settings: ProviderSettings; profile?: string } {
       ...(config.redirectUri ? { redirectUri: config.redirectUri } : {}),
       ...(config.scope ? { scope: config.scope } : {}),
       ...(config.endpoints ? { endpoints: config.endpoints } : {}),
+      ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
+      ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
     },
     ...(config.profile ? { profile: config.profile } : {}),
   };

@@ -14,6 +14,9 @@ export interface ConfigFile {
   /** Seconds to wait for the browser. */
   timeout?: number;
   endpoints?: ProviderEndpoints;
+  /** Single sign-on logout: "browser" (default) or "token". */
+  logoutMethod?: 'browser' | 'token';
+  postLogoutRedirectUri?: string;
 }
 
 const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
@@ -25,6 +28,8 @@ const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
   profile: 'string',
   timeout: 'number',
   endpoints: 'object',
+  logoutMethod: 'string',
+  postLogoutRedirectUri: 'string',
 };
 
 export function readConfigFile(path: string): ConfigFile {

@@ -170,6 +170,23 @@ describe('sign out', () => {
     assert.deepEqual(await browser.lastVisit(), ['login', 'consent'], 'the provider asks for the login again');
   });
 
+  test('token-based logout (native clients without a post-logout redirect URI): POST with the access token', async () => {
+    const profile = testProfile('token-logout');
+    await signIn({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId, logoutMethod: 'token' },
+      profile,
+      store,
+      browser: browser.opener(),
+      timeoutMs: 30_000,
+    });
+    const session = (await store.load(profile)) as StoredSession;
+    const logout = await runCli(['logout', '--everywhere', '--profile', profile, '--json']);
+    assert.equal(logout.code, 0, logout.stderr);
+    assert.equal(jsonOf(logout).everywhere, 'token_logout');
+    assert.equal(jsonOf(logout).revoked, true);
+    assert.equal(await userinfo(session.accessToken), 401);
+  });
+
   test('provider down: local sign-out still succeeds, and says the tokens were not revoked', async () => {
     const down = await startTestProvider();
     const profile = testProfile('down');

@@ -186,6 +186,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       ...(redirectUri ? { redirectUri } : {}),
       ...(scope ? { scope } : {}),
       ...(config.endpoints ? { endpoints: config.endpoints } : {}),
+      ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
+      ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
     };
   }
   return { kind: 'run', run };

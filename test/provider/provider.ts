@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration } from 'oidc-provider';
 import { oobResultPages } from './oob-pages.js';
+import { tokenLogout } from './token-logout.js';
 
 export const PUBLIC_CLIENT_ID = 'com.example.connect-desktop';
 export const CONFIDENTIAL_CLIENT_ID = 'com.example.connect-desktop.confidential';
@@ -172,6 +173,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
 
   const provider = new Provider(issuer, configuration);
   provider.use(oobResultPages());
+  provider.use(tokenLogout(provider));
   // Keep the test output quiet: oidc-provider reports every server_error it renders on 'server_error'.
   provider.on('server_error', (_ctx, err) => {
     if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);
