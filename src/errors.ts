@@ -26,7 +26,10 @@ export type ClientErrorCode =
   | 'redirect_replayed'
   | 'invalid_code'
   | 'window_titles_unavailable'
-  | 'session_expired';
+  | 'session_expired'
+  | 'invalid_client_details'
+  | 'registration_unsupported'
+  | 'already_registered';
 
 /**
  * A client code, or an authorization server's OAuth error code passed through as it came
@@ -75,6 +78,11 @@ const PROVIDER_SENTENCES: Record<string, string> = {
     'The provider rejected the authorization code or refresh token (expired, already used, or issued to another client).',
   invalid_client: 'The provider did not accept this client (wrong client id or secret).',
   unsupported_grant_type: 'The provider does not allow this grant type for this client.',
+  invalid_redirect_uri: 'The provider refused a redirect URI of this registration.',
+  invalid_client_metadata: 'The provider refused the client metadata of this registration.',
+  invalid_software_statement: 'The provider refused the software statement.',
+  unapproved_software_statement: 'The provider does not accept this software statement.',
+  invalid_token: 'The provider refused the token (missing, expired, or revoked).',
 };
 
 /** A human sentence for a provider error code, with the provider's own description appended. */

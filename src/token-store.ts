@@ -2,6 +2,7 @@
 // a script's, a test's) from every other.
 import { ConnectError } from './errors.js';
 import type { SecretStore } from './secret-store/store.js';
+import type { Registration } from './registration/dynamic.js';
 import type { StoredSession } from './session.js';
 
 export const DEFAULT_PROFILE = 'default';
@@ -18,6 +19,10 @@ export function checkProfileName(profile: string): string {
 
 function account(profile: string): string {
   return `profile:${checkProfileName(profile)}:session`;
+}
+
+function registrationAccount(profile: string): string {
+  return `profile:${checkProfileName(profile)}:client`;
 }
 
 const ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):session$/;
@@ -65,6 +70,27 @@ export class TokenStore {
 
   async save(profile: string, session: StoredSession): Promise<void> {
     await this.#secrets.set(account(profile), JSON.stringify(session));
+  }
+
+  /** The client registered for the profile (dynamic registration), or null. */
+  async loadRegistration(profile: string): Promise<Registration | null> {
+    const raw = await this.#secrets.get(registrationAccount(profile));
+    if (raw === null) return null;
+    try {
+      const parsed = JSON.parse(raw) as Registration;
+      if (parsed.version === 1 && typeof parsed.clientId === 'string' && typeof parsed.issuer === 'string') return parsed;
+    } catch {
+      // fall through
+    }
+    throw new ConnectError('stored_session_invalid', `The saved client registration of profile "${profile}" is damaged; register again.`);
+  }
+
+  async saveRegistration(profile: string, registration: Registration): Promise<void> {
+    await this.#secrets.set(registrationAccount(profile), JSON.stringify(registration));
+  }
+
+  async removeRegistration(profile: string): Promise<boolean> {
+    return this.#secrets.delete(registrationAccount(profile));
   }
 
   /** The profiles that have a stored session, sorted. */

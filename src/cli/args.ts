@@ -9,7 +9,8 @@ export class UsageError extends Error {
   readonly code = 'usage';
 }
 
-export const COMMANDS = ['login', 'status', 'token', 'logout', 'redirect-defaults', 'deliver'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'redirect-defaults', 'deliver', 'discover', 'register', 'registration'] as const;
+export const REGISTRATION_ACTIONS = ['show', 'update', 'delete'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
@@ -20,6 +21,9 @@ const OPTIONS_OF: Record<Command, readonly string[]> = {
   logout: ['profile', 'json', 'everywhere', 'timeout'],
   'redirect-defaults': ['technology', 'client-id', 'json'],
   deliver: ['profile', 'json'],
+  discover: ['json'],
+  register: ['issuer', 'initial-access-token-env', 'software-statement', 'details', 'request-only', 'out', 'profile', 'json'],
+  registration: ['details', 'profile', 'json'],
 };
 
 export interface ParsedCommand {
@@ -38,6 +42,18 @@ export interface ParsedCommand {
   all?: boolean;
   /** logout --everywhere */
   everywhere?: boolean;
+  /** discover: what the user typed (an e-mail address, an acct: URI or an issuer URL). */
+  input?: string;
+  /** register, registration update: the details file. */
+  details?: string;
+  /** register */
+  initialAccessTokenEnv?: string;
+  softwareStatement?: string;
+  requestOnly?: boolean;
+  out?: string;
+  issuer?: string;
+  /** registration show|update|delete */
+  action?: (typeof REGISTRATION_ACTIONS)[number];
 }
 
 export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
@@ -53,6 +69,16 @@ Commands:
   token     Print a valid access token, renewed when near expiry, and nothing else, for scripts
   logout    Forget the profile's tokens and revoke them at the provider; --everywhere also ends
             the provider's single sign-on session (in the browser, or with the access token)
+  discover EMAIL|ISSUER
+            Find the provider (WebFinger for an e-mail address) and print its endpoints
+  register --issuer URL [--details FILE.json] [--initial-access-token-env VAR]
+           [--software-statement FILE] [--profile NAME]
+            Register this app with the provider (dynamic registration) and keep the client in the
+            profile: then "connect-login login --profile NAME" needs no other flags
+  register --request-only [--details FILE.json] [--out DIR]
+            Write the registration request (Markdown and JSON) for a provider that registers by hand
+  registration show|update|delete [--details FILE.json] [--profile NAME]
+            Read, change (from a details file) or delete the profile's registration (RFC 7592)
   deliver URL
             Hand a custom-scheme redirect URL (as the OS launches the registered handler) to the
             login waiting for the profile
@@ -112,6 +138,11 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         technology: { type: 'string' },
         all: { type: 'boolean', default: false },
         everywhere: { type: 'boolean', default: false },
+        'initial-access-token-env': { type: 'string' },
+        'software-statement': { type: 'string' },
+        details: { type: 'string' },
+        'request-only': { type: 'boolean', default: false },
+        out: { type: 'string' },
       },
     });
   } catch (error) {
@@ -126,6 +157,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command "${command}" (expected ${known})`);
   const url = command === 'deliver' ? extra.shift() : undefined;
   if (command === 'deliver' && !url) throw new UsageError('deliver needs the URL to hand over');
+  const input = command === 'discover' ? extra.shift() : undefined;
+  if (command === 'discover' && !input) throw new UsageError('discover needs an e-mail address or an issuer URL');
+  const action = command === 'registration' ? extra.shift() : undefined;
+  if (command === 'registration' && !REGISTRATION_ACTIONS.includes(action as (typeof REGISTRATION_ACTIONS)[number])) {
+    throw new UsageError(`registration needs one of: ${REGISTRATION_ACTIONS.join(', ')}`);
+  }
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   const allowed = OPTIONS_OF[command as Command];
@@ -162,6 +199,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   const timeoutSeconds = parseTimeout(values.timeout ?? config.timeout ?? (command === 'logout' ? 120 : 300));
   const run: ParsedCommand = { command: command as Command, profile, json: values.json, timeoutSeconds };
   if (url) run.url = url;
+  if (input) run.input = input;
+  if (action) run.action = action as (typeof REGISTRATION_ACTIONS)[number];
+  if (values.details) run.details = values.details;
+  if (values['initial-access-token-env']) run.initialAccessTokenEnv = values['initial-access-token-env'];
+  if (values['software-statement']) run.softwareStatement = values['software-statement'];
+  if (values['request-only']) run.requestOnly = true;
+  if (values.out) run.out = values.out;
+  if (command === 'register') {
+    if (values.issuer) run.issuer = values.issuer;
+    if (!values['request-only'] && !values.issuer) throw new UsageError('register needs --issuer URL (or --request-only to write the request documents)');
+  }
+  if (command === 'registration' && action === 'update' && !values.details) throw new UsageError('registration update needs --details FILE.json');
   if (values.all) run.all = true;
   if (values.everywhere) run.everywhere = true;
   if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
@@ -169,8 +218,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (command === 'login') {
     const issuer = values.issuer ?? config.issuer;
     const clientId = values['client-id'] ?? config.clientId;
-    if (!issuer) throw new UsageError('login needs --issuer URL (or "issuer" in --config)');
-    if (!clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
+    // Without an issuer, login uses the client registered in the profile (connect-login register).
+    if (issuer && !clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
     const secretVar = values['client-secret-env'] ?? config.clientSecretEnv;
     let clientSecret: string | undefined;
     if (secretVar !== undefined) {
@@ -180,8 +229,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
     const redirectUri = values['redirect-uri'] ?? config.redirectUri;
     const scope = values.scope ?? config.scope;
     run.settings = {
-      issuer,
-      clientId,
+      issuer: issuer ?? '',
+      clientId: clientId ?? '',
       ...(clientSecret ? { clientSecret } : {}),
       ...(redirectUri ? { redirectUri } : {}),
       ...(scope ? { scope } : {}),

@@ -6,22 +6,20 @@ import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
 import { ConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
+import { DetailsError } from '../registration/details.js';
 import { keychainStore } from '../secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
 import { startSignIn, type SignInAttempt } from '../sign-in.js';
 import { sendHandoff, serveHandoff } from '../handoff.js';
 import { signOut, type SignOutResult } from '../sign-out.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
-import { USAGE, parseCommandLine, type ParsedCommand } from './args.js';
+import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
+import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration, type Io } from './registration-commands.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 const stdio: Io = {
   out: (text) => process.stdout.write(text),
@@ -100,10 +98,19 @@ function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
 }
 
 async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  let settings = run.settings as NonNullable<ParsedCommand['settings']>;
+  if (!settings.issuer) {
+    const registration = await store.loadRegistration(run.profile);
+    if (!registration) {
+      throw new UsageError(`login needs --issuer URL (or "issuer" in --config), or a client registered in profile "${run.profile}" (connect-login register)`);
+    }
+    const { issuer: _issuer, clientId: _clientId, ...given } = settings;
+    settings = settingsFromRegistration(registration, given, io);
+  }
   let interrupted = false;
   const cleanups: Array<() => unknown> = [];
   const attempt: SignInAttempt = startSignIn({
-    settings: run.settings as NonNullable<ParsedCommand['settings']>,
+    settings,
     profile: run.profile,
     store,
     timeoutMs: run.timeoutSeconds * 1000,
@@ -270,6 +277,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return redirectDefaults(run, io);
       case 'deliver':
         return await deliver(run, io);
+      case 'discover':
+        return await discoverCommand(run, io);
+      case 'register':
+        return await registerCommand(run, store, io, env);
+      case 'registration':
+        return await registrationCommand(run, store, io);
       case 'login':
         return await login(run, store, io);
       case 'status':
@@ -280,6 +293,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return await logout(run, store, io);
     }
   } catch (error) {
+    if (error instanceof UsageError) {
+      reportError({ code: 'usage', message: error.message }, run.json, io);
+      return EXIT_USAGE;
+    }
+    if (error instanceof DetailsError) {
+      // One line per bad field, naming it.
+      if (run.json) reportError(error, true, io);
+      else for (const problem of error.problems) io.err(`error: ${error.code}: ${problem.field}: ${problem.message}\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof ConnectError) {
       reportError(error, run.json, io);
       return error.code === 'invalid_settings' || error.code === 'unsupported_redirect_uri' || error.code === 'insecure_issuer'

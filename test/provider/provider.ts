@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration } from 'oidc-provider';
 import { oobResultPages } from './oob-pages.js';
 import { tokenLogout } from './token-logout.js';
+import { webFingerResponder } from './webfinger.js';
 
 export const PUBLIC_CLIENT_ID = 'com.example.connect-desktop';
 export const CONFIDENTIAL_CLIENT_ID = 'com.example.connect-desktop.confidential';
@@ -139,6 +140,8 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
         registration === 'off'
           ? { enabled: false }
           : { enabled: true, initialAccessToken: initialAccessToken ?? false },
+      // RFC 7592: read, update and delete with the registration access token.
+      registrationManagement: { enabled: registration !== 'off' },
     },
     // Native clients get refresh tokens (with offline_access), rotated on every use.
     issueRefreshToken: async (_ctx, client, code) =>
@@ -174,6 +177,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   const provider = new Provider(issuer, configuration);
   provider.use(oobResultPages());
   provider.use(tokenLogout(provider));
+  provider.use(webFingerResponder(issuer));
   // Keep the test output quiet: oidc-provider reports every server_error it renders on 'server_error'.
   provider.on('server_error', (_ctx, err) => {
     if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);
