@@ -42,3 +42,22 @@ export { systemBrowser, type BrowserOpener } from './browser/opener.js';
 export { LoopbackReceiver } from './redirect-receiver/loopback.js';
 export type { RedirectReceiver, PendingRedirect, SignInOutcome, Candidate, AttemptContext } from './redirect-receiver/receiver.js';
 export { summarize, displayName, type SessionSummary } from './session.js';
+export { signOut, type SignOutOptions, type SignOutResult } from './sign-out.js';
+export { freshSession, refreshDueAt } from './access-token.js';
+export {
+  validateDetails,
+  clientMetadata,
+  registrationRequest,
+  DetailsError,
+  type ClientDetails,
+  type ResolvedDetails,
+} from './registration/details.js';
+export {
+  registerClient,
+  readRegistration,
+  updateRegistration,
+  deleteRegistration,
+  secretExpiryWarning,
+  type Registration,
+} from './registration/dynamic.js';
+export { webFingerIssuer, webFingerTarget } from './registration/webfinger.js';

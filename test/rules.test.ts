@@ -196,7 +196,7 @@ describe('connect-login arguments', () => {
     };
     assert.match(usage([]), /a command is required/);
     assert.match(usage(['fly']), /unknown command "fly"/);
-    assert.match(usage(['status', '--issuer', 'x']), /--issuer is an option of login, not of status/);
+    assert.match(usage(['status', '--issuer', 'x']), /--issuer is an option of login and register, not of status/);
     assert.match(usage(['token', '--json']), /--json is not an option of token/);
     assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--client-secret-env', 'NOPE']), /NOPE/);
     assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--timeout', '0']), /--timeout/);
@@ -256,5 +256,19 @@ describe('pasted codes (oob)', () => {
     assert.equal(code(() => parsePastedCode('   ', ctx)), 'invalid_code');
     assert.equal(code(() => parsePastedCode('two words', ctx)), 'invalid_code');
     assert.equal(code(() => parsePastedCode('state=S1', ctx)), 'invalid_code');
+  });
+});
+
+describe('client secret expiry', () => {
+  test('warned a week ahead, and after it passed; never for secrets that do not expire', async () => {
+    const { secretExpiryWarning } = await import('../src/registration/dynamic.js');
+    const base = { version: 1 as const, issuer: 'https://idp', clientId: 'c', metadata: {}, registeredAt: 0, clientSecret: 's' };
+    const now = 1_800_000_000;
+    assert.equal(secretExpiryWarning({ ...base, clientSecretExpiresAt: 0 }, undefined, now), null);
+    assert.equal(secretExpiryWarning({ ...base, clientSecretExpiresAt: now + 30 * 86400 }, undefined, now), null);
+    assert.match(secretExpiryWarning({ ...base, clientSecretExpiresAt: now + 86400 }, undefined, now) ?? '', /expires at .* register the client again before then/);
+    assert.match(secretExpiryWarning({ ...base, clientSecretExpiresAt: now - 1 }, undefined, now) ?? '', /expired at/);
+    const { clientSecret: _secret, ...publicClient } = base;
+    assert.equal(secretExpiryWarning({ ...publicClient, clientSecretExpiresAt: now - 1 }, undefined, now), null);
   });
 });
