@@ -131,6 +131,8 @@ if (!app.requestSingleInstanceLock()) {
       : Promise.resolve({ ok: false, error: { code: 'invalid_code', message: 'The code must be text.' } }),
   );
   handle('cancelSignIn', () => api.cancelSignIn());
+  handle('openBrowserAgain', () => api.openBrowserAgain());
+  handle('reloadUserInfo', () => api.reloadUserInfo());
   handle('refresh', () => api.refresh());
   handle('signOut', (everywhere) => api.signOut(everywhere === true));
 

@@ -9,6 +9,8 @@ const CHANNELS: typeof Channels = {
   signIn: 'connect:sign-in',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
+  openBrowserAgain: 'connect:open-browser-again',
+  reloadUserInfo: 'connect:reload-user-info',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 };
@@ -18,6 +20,8 @@ const api: ConnectApi = {
   signIn: () => ipcRenderer.invoke(CHANNELS.signIn),
   submitCode: (code: string) => ipcRenderer.invoke(CHANNELS.submitCode, String(code)),
   cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
+  openBrowserAgain: () => ipcRenderer.invoke(CHANNELS.openBrowserAgain),
+  reloadUserInfo: () => ipcRenderer.invoke(CHANNELS.reloadUserInfo),
   refresh: () => ipcRenderer.invoke(CHANNELS.refresh),
   signOut: (everywhere: boolean) => ipcRenderer.invoke(CHANNELS.signOut, everywhere === true),
 };

@@ -7,116 +7,192 @@ declare global {
   }
 }
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const sections = ['signed-out', 'waiting', 'signed-in'] as const;
+type SignedIn = Extract<AppState, { signedIn: true }>;
 
-function show(section: (typeof sections)[number]): void {
-  for (const id of sections) $(id).hidden = id !== section;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const SCREENS = ['loading', 'signed-out', 'waiting', 'signed-in'] as const;
+let current: AppState | undefined;
+
+const WAITING_HINTS: Record<AppState['redirectKind'], string> = {
+  loopback: 'When you are done there, the browser returns you here by itself.',
+  'custom-scheme': 'When you are done there, the browser hands the result back to this app.',
+  'oob-auto': 'This app reads the result from the browser window\'s title: keep that window open until you are back here.',
+  oob: 'When you are done there, the browser shows a code.',
+};
+
+function show(screen: (typeof SCREENS)[number]): void {
+  for (const id of SCREENS) $(id).hidden = id !== screen;
 }
 
 function showError(error: ErrorView | null): void {
-  const box = $('error');
-  box.hidden = !error;
-  box.textContent = error ? `${error.message} (${error.code})` : '';
+  $('error').hidden = !error;
+  $('error-message').textContent = error?.message ?? '';
+  $('error-advice').textContent = error?.advice ?? '';
+  $('error-advice').hidden = !error?.advice;
+  $('error-code').textContent = error?.code ?? '';
 }
 
 function showNotice(text: string): void {
-  const box = $('notice');
-  box.hidden = !text;
-  box.textContent = text;
+  $('notice').hidden = !text;
+  $('notice').textContent = text;
 }
 
-let current: AppState | undefined;
-
-function expiryText(state: Extract<AppState, { signedIn: true }>): string {
-  const renews = state.hasRefreshToken ? ' It is renewed in the background.' : ' There is no refresh token: sign in again then.';
-  if (state.expiresAt === null) return 'The access token has no stated expiry.';
+function expiryText(state: SignedIn): string {
+  if (state.expiresAt === null) return 'No stated expiry';
   const left = Math.round(state.expiresAt - Date.now() / 1000);
-  if (left <= 0) return `The access token has expired.${renews}`;
-  return `The access token expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.${renews}`;
+  const renews = state.hasRefreshToken ? ' · renewed in the background' : '';
+  if (left <= 0) return `Expired${renews}`;
+  return `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}${renews}`;
 }
 
-function render(state: AppState): void {
-  current = state;
-  redirectKind = state.redirectKind;
-  $('provider').textContent = `${state.issuer} · ${state.clientId}`;
-  if (!state.signedIn) {
-    show('signed-out');
-    return;
-  }
-  show('signed-in');
-  $('greeting').textContent = `Signed in as ${state.displayName ?? state.sub}`;
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((part) => part[0]?.toUpperCase() ?? '')
+    .join('');
+}
+
+function renderSignedIn(state: SignedIn): void {
+  const name = state.displayName ?? state.sub;
+  $('name').textContent = name;
+  const email = state.claims.email;
+  $('email').textContent = typeof email === 'string' ? email : `Subject ${state.sub}`;
+  const picture = state.claims.picture;
+  const avatar = $<HTMLImageElement>('avatar');
+  const usePicture = typeof picture === 'string' && picture.startsWith('https://');
+  avatar.hidden = !usePicture;
+  $('initials').hidden = usePicture;
+  if (usePicture) avatar.src = picture;
+  else $('initials').textContent = initials(name);
   $('expiry').textContent = expiryText(state);
+  $('scopes').textContent = state.scope;
+  $('has-refresh').textContent = state.hasRefreshToken ? 'Yes' : 'No';
   const body = $<HTMLTableElement>('claims').tBodies[0] as HTMLTableSectionElement;
   body.replaceChildren(
     ...Object.entries(state.claims).map(([key, value]) => {
       const row = document.createElement('tr');
-      const name = document.createElement('td');
-      const text = document.createElement('td');
-      name.textContent = key;
-      text.textContent = typeof value === 'string' ? value : JSON.stringify(value);
-      row.append(name, text);
+      const k = document.createElement('td');
+      const v = document.createElement('td');
+      k.textContent = key;
+      v.textContent = text(value);
+      row.append(k, v);
       return row;
     }),
   );
 }
 
-async function refresh(): Promise<void> {
+function render(state: AppState): void {
+  current = state;
+  $('provider').textContent = `${state.issuer} · ${state.clientId}`;
+  if (state.signedIn) {
+    show('signed-in');
+    renderSignedIn(state);
+  } else {
+    show('signed-out');
+  }
+}
+
+async function reload(): Promise<void> {
   const result = await window.connect.state();
   if (result.ok) render(result.value);
   else showError(result.error);
 }
 
-let redirectKind: AppState['redirectKind'] = 'loopback';
+/** Run an action with its button disabled; show its error, or render its state. */
+async function act(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {
+  button.disabled = true;
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+  }
+}
 
 $('sign-in').addEventListener('click', async () => {
   showError(null);
-  show('waiting');
-  $('paste').hidden = redirectKind !== 'oob';
+  showNotice('');
+  const kind = current?.redirectKind ?? 'loopback';
+  $('waiting-hint').textContent = WAITING_HINTS[kind];
+  $('paste').hidden = kind !== 'oob';
   $<HTMLInputElement>('code').value = '';
+  show('waiting');
+  (kind === 'oob' ? $('code') : $('cancel')).focus();
   const result = await window.connect.signIn();
-  if (result.ok) render(result.value);
-  else {
+  if (result.ok) {
+    render(result.value);
+    $('refresh').focus();
+  } else {
     showError(result.error);
-    await refresh();
+    await reload();
+    $('sign-in').focus();
   }
 });
 
 $('paste').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const input = $<HTMLInputElement>('code');
-  const result = await window.connect.submitCode(input.value);
-  // On success the pending signIn() resolves and renders; a wrong code can be pasted again.
+  const result = await window.connect.submitCode($<HTMLInputElement>('code').value);
+  // On success the pending sign-in resolves and renders; a wrong code can be pasted again.
   showError(result.ok ? null : result.error);
+});
+
+$('open-again').addEventListener('click', async () => {
+  const result = await window.connect.openBrowserAgain();
+  if (!result.ok) showError(result.error);
 });
 
 $('cancel').addEventListener('click', () => void window.connect.cancelSignIn());
 
-async function signOut(everywhere: boolean): Promise<void> {
-  showError(null);
-  const result = await window.connect.signOut(everywhere);
-  if (!result.ok) return showError(result.error);
-  render(result.value.state);
-  showNotice(result.value.warnings.length ? result.value.warnings.join(' ') : 'You are signed out.');
+$<HTMLButtonElement>('refresh').addEventListener('click', (e) =>
+  act(e.currentTarget as HTMLButtonElement, async () => {
+    showError(null);
+    const result = await window.connect.refresh();
+    if (result.ok) {
+      render(result.value);
+      showNotice('The access token was renewed.');
+    } else {
+      showError(result.error);
+      await reload();
+    }
+  }),
+);
+
+$<HTMLButtonElement>('reload-userinfo').addEventListener('click', (e) =>
+  act(e.currentTarget as HTMLButtonElement, async () => {
+    showError(null);
+    const result = await window.connect.reloadUserInfo();
+    if (result.ok) {
+      render(result.value);
+      showNotice('User info reloaded.');
+    } else showError(result.error);
+  }),
+);
+
+async function signOut(button: HTMLButtonElement, everywhere: boolean): Promise<void> {
+  await act(button, async () => {
+    showError(null);
+    const result = await window.connect.signOut(everywhere);
+    if (!result.ok) return showError(result.error);
+    render(result.value.state);
+    showNotice(result.value.warnings.length ? result.value.warnings.join(' ') : everywhere ? 'You are signed out here and at the provider.' : 'You are signed out.');
+    $('sign-in').focus();
+  });
 }
 
-$('sign-out').addEventListener('click', () => void signOut(false));
-$('sign-out-everywhere').addEventListener('click', () => void signOut(true));
-
-$('refresh').addEventListener('click', async () => {
-  showError(null);
-  const result = await window.connect.refresh();
-  if (result.ok) render(result.value);
-  else {
-    showError(result.error);
-    await refresh();
-  }
-});
+$('sign-out').addEventListener('click', (e) => void signOut(e.currentTarget as HTMLButtonElement, false));
+$('sign-out-everywhere').addEventListener('click', (e) => void signOut(e.currentTarget as HTMLButtonElement, true));
 
 // The countdown ticks here; the state (renewed in the background by the app) is read every 10 s.
 setInterval(() => {
-  if (current?.signedIn) $('expiry').textContent = expiryText(current);
+  if (current?.signedIn && !$('signed-in').hidden) $('expiry').textContent = expiryText(current);
 }, 1000);
-setInterval(() => void refresh(), 10_000);
+setInterval(() => {
+  if (!$('signed-in').hidden) void reload();
+}, 10_000);
 
-void refresh();
+void reload();

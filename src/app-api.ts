@@ -4,6 +4,8 @@
 export interface ErrorView {
   code: string;
   message: string;
+  /** What the user can do next. */
+  advice?: string;
 }
 
 interface ProviderView {
@@ -47,6 +49,10 @@ export interface ConnectApi {
   submitCode(code: string): Promise<Result<null>>;
   /** Cancels a sign-in in progress (its signIn() resolves with `cancelled`). */
   cancelSignIn(): Promise<Result<null>>;
+  /** Opens the sign-in page of the attempt in progress again. */
+  openBrowserAgain(): Promise<Result<null>>;
+  /** Reads the user's claims again from the userinfo endpoint. */
+  reloadUserInfo(): Promise<Result<AppState>>;
   /** Renews the access token now ("Refresh now"); the app also does it in the background. */
   refresh(): Promise<Result<AppState>>;
   /** Forgets this app's tokens and revokes them; `everywhere` also ends the provider's single sign-on session. */
@@ -59,6 +65,8 @@ export const CHANNELS = {
   signIn: 'connect:sign-in',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
+  openBrowserAgain: 'connect:open-browser-again',
+  reloadUserInfo: 'connect:reload-user-info',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 } as const satisfies Record<keyof ConnectApi, string>;

@@ -1,6 +1,8 @@
 // The core behind the app's window: one profile, one sign-in at a time, and views that carry claims
 // and expiry only. main/ wires IPC and the OS hooks to this and nothing else; tests drive it directly.
 import { freshSession, refreshDueAt } from './access-token.js';
+import { adviceFor } from './advice.js';
+import { reloadUserInfo } from './userinfo.js';
 import type { AppState, ConnectApi, ErrorView, Result } from './app-api.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { ConnectError } from './errors.js';
@@ -34,8 +36,9 @@ export interface DesktopClient extends ConnectApi {
 }
 
 function errorView(error: unknown): ErrorView {
-  if (error instanceof ConnectError) return { code: error.code, message: error.message };
-  return { code: 'internal_error', message: 'An unexpected error occurred.' };
+  if (!(error instanceof ConnectError)) return { code: 'internal_error', message: 'An unexpected error occurred.' };
+  const advice = adviceFor(error.code);
+  return { code: error.code, message: error.message, ...(advice ? { advice } : {}) };
 }
 
 async function attempt<T>(work: () => Promise<T>): Promise<Result<T>> {
@@ -144,6 +147,17 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       attempt(async () => {
         await current('A sign-in response URL').deliverRedirect(url);
         return null;
+      }),
+    openBrowserAgain: () =>
+      attempt(async () => {
+        await current('"Open the browser again"').reopenBrowser();
+        return null;
+      }),
+    reloadUserInfo: () =>
+      attempt(async () => {
+        const session = await reloadUserInfo(store, profile);
+        remember(session);
+        return view(session);
       }),
     cancelSignIn: () =>
       attempt(async () => {

@@ -61,6 +61,8 @@ export interface SignInAttempt {
   submitCode(input: string): Promise<void>;
   /** Custom scheme: the URL the OS handed to the app. Resolves once it signed the user in. */
   deliverRedirect(url: string): Promise<void>;
+  /** Open the authorization URL in the browser again (the user closed the tab). */
+  reopenBrowser(): Promise<void>;
   /** Cancel the attempt: `result` rejects with `reason` (default: `cancelled`). */
   cancel(reason?: ConnectError): void;
 }
@@ -104,6 +106,9 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
 
   let pending: PendingRedirect | undefined;
   let finished = false;
+  // The authorization URL, once built: "Open the browser again" may be asked for before that.
+  let urlReady!: (url: string) => void;
+  const authorizationUrl = new Promise<string>((resolve) => (urlReady = resolve));
 
   const run = async (): Promise<SessionSummary> => {
     const attempt = attemptSignal(
@@ -128,6 +133,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
       });
 
       const url = request.url.href;
+      urlReady(url);
       emit({ type: 'browser-opening', url });
       // A browser that fails to start is not the end: the user can open the URL by hand.
       await browser.open(url).catch((error: unknown) => {
@@ -185,6 +191,15 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
     deliverRedirect: async (url) => {
       if (finished || !pending?.deliverRedirect) throw noPending('A sign-in response URL');
       return pending.deliverRedirect(url);
+    },
+    reopenBrowser: async () => {
+      const ended = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      const url = await Promise.race([authorizationUrl, ended]);
+      if (finished || url === undefined) throw noPending('"Open the browser again"');
+      await browser.open(url);
     },
     cancel: (reason) => controller.abort(reason ?? new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.')),
   };

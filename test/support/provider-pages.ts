@@ -38,6 +38,11 @@ export async function actOnProviderPages(page: Page, options: ProviderPagesOptio
       continue;
     }
     if (await page.locator('button[type="submit"]', { hasText: 'Continue' }).count()) {
+      if (options.action === 'deny') {
+        steps.push('cancel');
+        await Promise.all([moved(), page.locator('a[href*="/abort"]').click()]);
+        continue;
+      }
       steps.push('consent');
       await Promise.all([moved(), page.click('button[type="submit"]')]);
       continue;

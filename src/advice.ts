@@ -1,0 +1,27 @@
+// What to do next, per error code: shown under the error's sentence in the app.
+import type { ErrorCode } from './errors.js';
+
+const ADVICE: Partial<Record<ErrorCode, string>> = {
+  access_denied: 'Sign in again and allow access when the provider asks.',
+  timeout: 'Sign in again, and finish in the browser within the time allowed.',
+  cancelled: 'Sign in again when you are ready.',
+  state_mismatch: 'Close old sign-in tabs in the browser, then sign in again.',
+  issuer_mismatch: 'Check the provider settings, then sign in again.',
+  network_error: 'Check your network connection, then try again.',
+  discovery_failed: 'Check the issuer URL in the provider settings.',
+  port_in_use: 'Close the program using that port, or use a redirect URI without a fixed port.',
+  keychain_unavailable: 'Unlock or start your system keychain, then try again.',
+  session_expired: 'Sign in again.',
+  token_expired: 'Sign in again.',
+  window_titles_unavailable: 'Choose another way to return to the app (loopback or the custom scheme) in the provider settings.',
+  invalid_client: 'Check the client id and secret in the provider settings.',
+  invalid_grant: 'Sign in again.',
+  browser_open_failed: 'Open the sign-in page with "Open the browser again", or copy it into your browser.',
+  unsupported_redirect_uri: 'Choose a redirect URI this app can receive in the provider settings.',
+  insecure_issuer: 'Use an https issuer URL.',
+  invalid_settings: 'Correct the provider settings.',
+};
+
+export function adviceFor(code: string): string | undefined {
+  return ADVICE[code as ErrorCode];
+}

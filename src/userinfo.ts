@@ -1,0 +1,26 @@
+// The user's claims from the userinfo endpoint, with a fresh access token; the subject must not change.
+import * as oidc from 'openid-client';
+import { freshSession } from './access-token.js';
+import { discover } from './discovery.js';
+import { ConnectError } from './errors.js';
+import { fromOpenIdClient } from './openid-errors.js';
+import { settingsOf, type StoredSession } from './session.js';
+import { resolveSettings } from './settings.js';
+import type { TokenStore } from './token-store.js';
+
+/** Read userinfo again and keep its claims with the session (ID-token claims stay as they were). */
+export async function reloadUserInfo(store: TokenStore, profile: string): Promise<StoredSession> {
+  const session = await freshSession(store, profile);
+  const config = await discover(resolveSettings(settingsOf(session)));
+  const endpoint = config.serverMetadata().userinfo_endpoint;
+  if (!endpoint) throw new ConnectError('invalid_response', 'The provider has no userinfo endpoint.');
+  let userinfo: Record<string, unknown>;
+  try {
+    userinfo = await oidc.fetchUserInfo(config, session.accessToken, session.sub);
+  } catch (error) {
+    throw fromOpenIdClient(error, 'userinfo', endpoint);
+  }
+  const updated: StoredSession = { ...session, claims: { ...session.claims, ...userinfo, sub: session.sub } };
+  await store.save(profile, updated);
+  return updated;
+}

@@ -1,0 +1,155 @@
+// The app's screens as a user meets them: the real renderer in Chromium, window.connect bridged to
+// the real core (desktop client), the demo provider, a second chromium as the system browser, and
+// the real keychain. Each screen is saved as a screenshot, light and dark (docs/screenshots).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { createDesktopClient } from '../src/desktop-client.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { TokenStore } from '../src/token-store.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { launchChromium } from './support/chromium.js';
+import { ROOT, testProfile } from './support/cli.js';
+import { RendererHost } from './support/renderer-host.js';
+import { SharedBrowser } from './support/shared-browser.js';
+
+const SHOTS = join(ROOT, 'docs/screenshots');
+let provider: TestProvider;
+let host: RendererHost;
+let windows: Browser;
+let user: SharedBrowser;
+const store = new TokenStore(keychainStore());
+const profiles: string[] = [];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  provider = await startTestProvider();
+  host = await RendererHost.start();
+  windows = await launchChromium();
+  user = await SharedBrowser.start();
+});
+
+after(async () => {
+  for (const profile of profiles) await store.remove(profile).catch(() => {});
+  await user.close();
+  await windows.close();
+  host.close();
+  await provider.close();
+});
+
+function client(options: { profile?: string; deny?: boolean; noBrowser?: boolean; timeoutMs?: number } = {}) {
+  const profile = options.profile ?? testProfile('ui');
+  profiles.push(profile);
+  return createDesktopClient({
+    settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+    profile,
+    store,
+    platform: 'linux',
+    browser: options.noBrowser ? { open: async () => {} } : user.opener(options.deny ? { action: 'deny' } : {}),
+    // Short: a failing test must not leave a sign-in waiting for minutes.
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+const visible = (page: Page, id: string) => page.locator(`#${id}`).isVisible();
+
+describe('the app window', () => {
+  test('signed out: one clear button, the provider named', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await host.open(windows, client(), scheme);
+      await page.locator('#signed-out').waitFor();
+      assert.equal(await page.locator('#sign-in').innerText(), 'Sign in with your browser');
+      assert.equal(await page.locator('#provider').innerText(), `${provider.issuer} · ${provider.publicClientId}`);
+      assert.equal(await visible(page, 'error'), false);
+      await shot(page, `signed-out-${scheme}`);
+      await page.close();
+    }
+  });
+
+  test('sign in through the system browser, then the signed-in screen, refresh, reload, sign out everywhere', async () => {
+    const api = client();
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#signed-out').waitFor();
+    // Keyboard only: the button is reachable and works with Enter.
+    await page.locator('#sign-in').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#signed-in').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#name').innerText(), 'Alice Example');
+    assert.equal(await page.locator('#email').innerText(), 'alice@example.com');
+    assert.equal(await page.locator('#initials').innerText(), 'AE');
+    assert.equal(await page.locator('#has-refresh').innerText(), 'Yes');
+    assert.equal(await page.locator('#scopes').innerText(), 'openid profile email offline_access');
+    assert.match(await page.locator('#expiry').innerText(), /^Expires in \d+:\d\d · renewed in the background$/);
+    assert.equal(await page.evaluate('document.activeElement.id'), 'refresh', 'focus moves to the next action');
+    await page.locator('summary').click();
+    assert.match(await page.locator('#claims').innerText(), /email_verified\s+true/);
+    const html = await page.content();
+    const stored = await store.load(profiles.at(-1) as string);
+    assert.ok(stored && !html.includes(stored.accessToken) && !html.includes(stored.refreshToken as string), 'no token in the page');
+    await shot(page, 'signed-in-light');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot(page, 'signed-in-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.locator('#refresh').click();
+    await page.locator('#notice', { hasText: 'The access token was renewed.' }).waitFor();
+    await page.locator('#reload-userinfo').click();
+    await page.locator('#notice', { hasText: 'User info reloaded.' }).waitFor();
+
+    await page.locator('#sign-out-everywhere').click();
+    await page.locator('#signed-out').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#notice').innerText(), 'You are signed out here and at the provider.');
+    assert.deepEqual(await user.lastVisit(), ['logout']);
+    await page.close();
+  });
+
+  test('waiting: the browser hint, Cancel and "Open the browser again"; cancelling says what happened', async () => {
+    const api = client({ noBrowser: true });
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await host.open(windows, api, scheme);
+      await page.locator('#signed-out').waitFor();
+      await page.locator('#sign-in').click();
+      await page.locator('#waiting').waitFor();
+      assert.match(await page.locator('#waiting-hint').innerText(), /the browser returns you here by itself/);
+      assert.equal(await visible(page, 'paste'), false);
+      await page.locator('#open-again').click();
+      assert.equal(await visible(page, 'error'), false, 'opening the browser again works while waiting');
+      await shot(page, `waiting-${scheme}`);
+      await page.locator('#cancel').click();
+      await page.locator('#error').waitFor();
+      assert.equal(await page.locator('#error-message').innerText(), 'Sign-in was cancelled; nothing was stored.');
+      assert.equal(await page.locator('#error-advice').innerText(), 'Sign in again when you are ready.');
+      assert.equal(await page.locator('#error-code').innerText(), 'cancelled');
+      await page.locator('#signed-out').waitFor();
+      await page.close();
+    }
+  });
+
+  test('errors: denied at the provider, and a timeout, each with what to do next', async () => {
+    const denied = await host.open(windows, client({ deny: true }), 'light');
+    await denied.locator('#signed-out').waitFor();
+    await denied.locator('#sign-in').click();
+    await denied.locator('#error').waitFor({ timeout: 30_000 });
+    assert.match(await denied.locator('#error-message').innerText(), /^Sign-in was cancelled or access was denied at the provider\./);
+    assert.equal(await denied.locator('#error-advice').innerText(), 'Sign in again and allow access when the provider asks.');
+    assert.equal(await denied.locator('#error-code').innerText(), 'access_denied');
+    await shot(denied, 'error-light');
+    await denied.emulateMedia({ colorScheme: 'dark' });
+    await shot(denied, 'error-dark');
+    await denied.close();
+
+    const slow = await host.open(windows, client({ noBrowser: true, timeoutMs: 1500 }), 'light');
+    await slow.locator('#signed-out').waitFor();
+    await slow.locator('#sign-in').click();
+    await slow.locator('#error').waitFor({ timeout: 10_000 });
+    assert.equal(await slow.locator('#error-code').innerText(), 'timeout');
+    assert.match(await slow.locator('#error-message').innerText(), /not completed within 2 seconds/);
+    await slow.close();
+  });
+});
