@@ -1,6 +1,6 @@
 // Electron main process: window, OS hooks and IPC wiring only. Every decision about the protocol is
 // made in src/ (createDesktopClient); this file only connects it to Electron.
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,6 +9,7 @@ import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile } from '../src/config-file.js';
 import { createDesktopClient, type DesktopClient } from '../src/desktop-client.js';
 import type { ProviderSettings } from '../src/settings.js';
+import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const INDEX_HTML = join(here, '../renderer/index.html');
@@ -82,20 +83,13 @@ if (!app.requestSingleInstanceLock()) {
   });
 
   // Navigation, new windows and webviews are refused everywhere; permissions are never granted.
-  app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-navigate', (event, url) => {
-      if (url !== INDEX_URL) event.preventDefault();
-    });
-    contents.on('will-redirect', (event) => event.preventDefault());
-    contents.on('will-attach-webview', (event) => event.preventDefault());
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  });
+  app.on('web-contents-created', (_event, contents) => lockDown(contents, INDEX_URL));
 
   app.on('window-all-closed', () => app.quit());
   app.on('will-quit', () => client?.dispose());
 
   await app.whenReady();
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionRequestHandler(denyPermission);
   session.defaultSession.setPermissionCheckHandler(() => false);
 
   const { settings, profile } = loadSettings();
@@ -110,15 +104,12 @@ if (!app.requestSingleInstanceLock()) {
   for (const url of early.splice(0)) deliver(url);
 
   // IPC: only from our own page in our own window's main frame; arguments checked.
-  const fromOurPage = (event: IpcMainInvokeEvent) =>
-    !!window &&
-    event.sender === window.webContents &&
-    event.senderFrame === window.webContents.mainFrame &&
-    event.senderFrame?.url === INDEX_URL;
   const forbidden = { ok: false, error: { code: 'forbidden', message: 'IPC from an unknown sender.' } } as const;
   const api: DesktopClient = client;
   const handle = <K extends keyof ConnectApi>(name: K, call: (...args: unknown[]) => ReturnType<ConnectApi[K]>) =>
-    ipcMain.handle(CHANNELS[name], async (event, ...args: unknown[]) => (fromOurPage(event) ? call(...args) : forbidden));
+    ipcMain.handle(CHANNELS[name], async (event, ...args: unknown[]) =>
+      fromOurPage(event, window, INDEX_URL) ? call(...args) : forbidden,
+    );
   handle('state', () => api.state());
   handle('signIn', async () => {
     const result = await api.signIn();
@@ -143,14 +134,7 @@ if (!app.requestSingleInstanceLock()) {
     minHeight: 420,
     title: 'CONNECT Desktop',
     show: false,
-    webPreferences: {
-      preload: join(here, 'preload.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
+    webPreferences: { ...WEB_PREFERENCES, preload: join(here, 'preload.cjs') },
   });
   window.once('ready-to-show', () => window?.show());
   await window.loadFile(INDEX_HTML);
