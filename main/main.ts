@@ -1,6 +1,6 @@
 // Electron main process: window, OS hooks and IPC wiring only. Every decision about the protocol is
 // made in src/ (createDesktopClient); this file only connects it to Electron.
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { CHANNELS, type ConnectApi } from '../src/app-api.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile } from '../src/config-file.js';
 import { createDesktopClient, type DesktopClient } from '../src/desktop-client.js';
+import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
 import type { ProviderSettings } from '../src/settings.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
 
@@ -46,6 +47,19 @@ function registerScheme(redirectUri: string): string | undefined {
   else app.setAsDefaultProtocolClient(scheme);
   return scheme.toLowerCase();
 }
+
+// The packaged app has the runAsNode fuse off, so the Linux keychain helper (a process that can be
+// killed when the Secret Service hangs) runs as an Electron utility process instead of a Node fork.
+setKeychainHelperLauncher((script, args) => {
+  const child = utilityProcess.fork(script, args, { serviceName: 'connect-keychain', stdio: 'ignore' });
+  return {
+    send: (request) => child.postMessage(request),
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => child.on('exit', listener),
+    kill: () => void child.kill(),
+    setBusy: () => {},
+  };
+});
 
 if (!app.requestSingleInstanceLock()) {
   // A second launch (for example by the OS, for a custom-scheme URL) hands its argv to the first.

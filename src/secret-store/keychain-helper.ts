@@ -31,17 +31,26 @@ export async function runKeychainOp(request: HelperRequest): Promise<string | bo
   }
 }
 
-if (process.send && process.argv.includes('--connect-keychain-helper')) {
-  process.on('message', (request: HelperRequest) => {
-    runKeychainOp(request).then(
-      (value) => process.send?.({ id: request.id, ok: true, value } satisfies HelperResponse),
-      (error: unknown) =>
-        process.send?.({
-          id: request.id,
-          ok: false,
-          message: error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error),
-        } satisfies HelperResponse),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
+function answer(request: HelperRequest, reply: (response: HelperResponse) => void): void {
+  runKeychainOp(request).then(
+    (value) => reply({ id: request.id, ok: true, value }),
+    (error: unknown) =>
+      reply({ id: request.id, ok: false, message: error instanceof Error ? (error.message.split('\n')[0] ?? 'error') : String(error) }),
+  );
+}
+
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: HelperRequest }) => void): void;
+  postMessage(message: unknown): void;
+}
+
+if (process.argv.includes('--connect-keychain-helper')) {
+  // An Electron utility process talks through process.parentPort; a Node child through process.send.
+  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+  if (parentPort) {
+    parentPort.on('message', (event) => answer(event.data, (response) => parentPort.postMessage(response)));
+  } else if (process.send) {
+    process.on('message', (request: HelperRequest) => answer(request, (response) => process.send?.(response)));
+    process.on('disconnect', () => process.exit(0));
+  }
 }

@@ -33,51 +33,84 @@ function unavailable(op: Op['op'], reason: string, cause?: unknown): ConnectErro
   );
 }
 
+/** A running helper, however it was started. */
+export interface HelperChannel {
+  send(request: HelperRequest): void;
+  onMessage(listener: (response: HelperResponse) => void): void;
+  onExit(listener: () => void): void;
+  kill(): void;
+  /** Whether the helper may keep this process alive (only while a call waits for it). */
+  setBusy(busy: boolean): void;
+}
+
+/** Starts the helper script. The default forks Node; Electron's main process supplies a utility process. */
+export type HelperLauncher = (script: string, args: string[]) => HelperChannel;
+
+export const forkHelper: HelperLauncher = (script, args) => {
+  const child: ChildProcess = fork(script, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
+  child.on('error', () => child.kill('SIGKILL'));
+  // The helper never keeps this process alive: its process is unreferenced, and its channel is
+  // referenced only while a call waits for an answer.
+  child.unref();
+  child.channel?.unref();
+  return {
+    send: (request) => child.send(request),
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => child.on('exit', listener),
+    kill: () => child.kill('SIGKILL'),
+    setBusy: (busy) => (busy ? child.channel?.ref() : child.channel?.unref()),
+  };
+};
+
+let launcher: HelperLauncher = forkHelper;
+
+/** Use another way to start the keychain helper (Electron: utilityProcess.fork, since runAsNode is off). */
+export function setKeychainHelperLauncher(launch: HelperLauncher): void {
+  launcher = launch;
+}
+
+/** The helper script's path. */
+export const KEYCHAIN_HELPER_SCRIPT = fileURLToPath(new URL('./keychain-helper.js', import.meta.url));
+
 /** One helper process, started on first use, replaced when it had to be killed. */
 class HelperProcess {
-  #child: ChildProcess | undefined;
+  #child: HelperChannel | undefined;
   #next = 1;
   readonly #waiting = new Map<number, { resolve: (v: Value) => void; reject: (e: Error) => void }>();
 
-  #start(): ChildProcess {
-    const script = fileURLToPath(new URL('./keychain-helper.js', import.meta.url));
-    const child = fork(script, ['--connect-keychain-helper'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
-    child.on('message', (response: HelperResponse) => {
+  #start(): HelperChannel {
+    const child = launcher(KEYCHAIN_HELPER_SCRIPT, ['--connect-keychain-helper']);
+    child.onMessage((response: HelperResponse) => {
       const waiter = this.#waiting.get(response.id);
       if (!waiter) return;
       this.#waiting.delete(response.id);
       if (response.ok) waiter.resolve(response.value);
       else waiter.reject(new Error(response.message));
     });
-    child.on('exit', () => {
+    child.onExit(() => {
       if (this.#child === child) this.#child = undefined;
       for (const [id, waiter] of this.#waiting) {
         this.#waiting.delete(id);
         waiter.reject(new Error('the keychain helper stopped'));
       }
     });
-    child.on('error', () => child.kill('SIGKILL'));
-    // The helper never keeps this process alive: its process is unreferenced, and its channel is
-    // referenced only while a call waits for an answer (see #idle).
-    child.unref();
-    this.#idle(child);
     return child;
   }
 
-  #idle(child: ChildProcess): void {
-    if (this.#waiting.size === 0) child.channel?.unref();
+  #idle(child: HelperChannel): void {
+    if (this.#waiting.size === 0) child.setBusy(false);
   }
 
   call(op: Op, timeoutMs: number): Promise<Value> {
     const child = (this.#child ??= this.#start());
     const id = this.#next++;
-    child.channel?.ref();
+    child.setBusy(true);
     return new Promise<Value>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
         this.#idle(child);
         // A helper stuck on the bus is of no more use: kill it; the next call starts a fresh one.
-        child.kill('SIGKILL');
+        child.kill();
         reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds (it may be starting, or waiting to be unlocked)`));
       }, timeoutMs);
       this.#waiting.set(id, {
@@ -92,7 +125,7 @@ class HelperProcess {
           reject(e);
         },
       });
-      child.send({ ...op, id } satisfies HelperRequest);
+      child.send({ ...op, id });
     });
   }
 }

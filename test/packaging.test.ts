@@ -1,0 +1,94 @@
+// Packaging with electron-builder, checked here without an Electron binary: `--dir` with a stub
+// electronDist, then a look inside app.asar. (The fuses need the real binary: they are checked in the
+// configuration here and flipped by electron-builder on a machine that has Electron.)
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { ROOT } from './support/cli.js';
+
+const require = createRequire(import.meta.url);
+const out = mkdtempSync(join(tmpdir(), 'connect-package-'));
+let files: string[] = [];
+
+function yaml(): string {
+  return readFileSync(join(ROOT, 'build/electron-builder.yml'), 'utf8');
+}
+
+before(async () => {
+  const stub = join(out, 'electron-dist');
+  mkdirSync(join(stub, 'resources'), { recursive: true });
+  writeFileSync(join(stub, 'electron'), '#!/bin/sh\necho stub\n');
+  chmodSync(join(stub, 'electron'), 0o755);
+  for (const file of ['LICENSE', 'LICENSES.chromium.html']) writeFileSync(join(stub, file), '');
+  writeFileSync(join(stub, 'version'), '45.4.1');
+  const { build, Platform } = (await import('electron-builder')) as typeof import('electron-builder');
+  const { load } = (await import('js-yaml')) as { load: (text: string) => Record<string, unknown> };
+  await build({
+    projectDir: ROOT,
+    targets: Platform.LINUX.createTarget('dir'),
+    config: {
+      ...(load(yaml()) as object),
+      electronDist: stub,
+      electronVersion: '45.4.1',
+      // The stub has no fuse sentinel to flip.
+      electronFuses: null,
+      directories: { output: join(out, 'release'), buildResources: 'build' },
+      npmRebuild: false,
+    },
+  });
+  const asar = require('@electron/asar') as { listPackage: (path: string) => string[] };
+  files = asar.listPackage(join(out, 'release/linux-unpacked/resources/app.asar')).map((f) => f.replace(/\\/g, '/'));
+});
+
+describe('packaging', () => {
+  test('app.asar holds main, preload, renderer and the core', () => {
+    for (const file of [
+      '/package.json',
+      '/dist/main/main.js',
+      '/dist/main/preload.cjs',
+      '/dist/main/security.js',
+      '/dist/renderer/index.html',
+      '/dist/renderer/app.js',
+      '/dist/renderer/styles.css',
+      '/dist/src/sign-in.js',
+      '/dist/src/secret-store/keychain-helper.js',
+    ]) {
+      assert.ok(files.includes(file), `${file} is packaged`);
+    }
+  });
+
+  test('only production dependencies: no tests, no demo provider, no source maps or declarations', () => {
+    const forbidden = files.filter(
+      (f) =>
+        f.startsWith('/dist/test') ||
+        /\/node_modules\/(oidc-provider|playwright-core|electron|electron-builder|typescript|eslint|@types)(\/|$)/.test(f) ||
+        (f.startsWith('/dist/') && (f.endsWith('.map') || f.endsWith('.d.ts') || f.endsWith('.d.cts'))) ||
+        /^\/(src|main|renderer|test)\//.test(f),
+    );
+    assert.deepEqual(forbidden, []);
+    for (const dep of ['openid-client', '@napi-rs/keyring', 'koffi']) {
+      assert.ok(files.includes(`/node_modules/${dep}`), `${dep} is packaged`);
+    }
+  });
+
+  test('native modules are unpacked next to app.asar', () => {
+    const unpacked = join(out, 'release/linux-unpacked/resources/app.asar.unpacked/node_modules');
+    assert.ok(existsSync(join(unpacked, '@napi-rs/keyring-linux-x64-gnu/keyring.linux-x64-gnu.node')));
+    assert.ok(existsSync(join(unpacked, '@koromix/koffi-linux-x64/linux_x64/koffi.node')));
+  });
+
+  test('the configuration declares the custom scheme, the fuses, and the platform targets', () => {
+    const config = yaml();
+    assert.match(config, /protocols:\n {2}- name: CONNECT Desktop sign-in\n {4}schemes:\n {6}- com\.example\.connect-desktop/);
+    for (const fuse of ['runAsNode: false', 'enableNodeOptionsEnvironmentVariable: false', 'enableNodeCliInspectArguments: false', 'enableEmbeddedAsarIntegrityValidation: true', 'onlyLoadAppFromAsar: true', 'enableCookieEncryption: true']) {
+      assert.ok(config.includes(`  ${fuse}`), fuse);
+    }
+    assert.match(config, /win:\n {2}target: \[nsis\]/);
+    assert.match(config, /hardenedRuntime: true/);
+    assert.match(config, /target: \[AppImage, deb\]/);
+    assert.ok(existsSync(join(ROOT, 'build/entitlements.mac.plist')));
+  });
+});
