@@ -1,30 +1,37 @@
 // Electron main process: window, OS hooks and IPC wiring only. Every decision about the protocol is
 // made in src/ (createDesktopClient); this file only connects it to Electron.
 import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
-import { existsSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHANNELS, type ConnectApi } from '../src/app-api.js';
+import { CHANNELS, type ConnectApi, type SettingsInput } from '../src/app-api.js';
+import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile } from '../src/config-file.js';
-import { createDesktopClient, type DesktopClient } from '../src/desktop-client.js';
+import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopClientOptions } from '../src/desktop-client.js';
 import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
-import type { ProviderSettings } from '../src/settings.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const INDEX_HTML = join(here, '../renderer/index.html');
 const INDEX_URL = pathToFileURL(INDEX_HTML).href;
 
-/** Settings: $CONNECT_CONFIG, else connect.config.json in the app's data folder, else the demo provider. */
-function loadSettings(): { settings: ProviderSettings; profile?: string } {
-  const file = process.env.CONNECT_CONFIG ?? join(app.getPath('userData'), 'connect.config.json');
-  if (!existsSync(file)) {
-    return { settings: { issuer: 'http://127.0.0.1:9090', clientId: 'com.example.connect-desktop' } };
+/**
+ * Settings: $CONNECT_CONFIG (a settings file, as for the CLI, not written to) or the setup screen's
+ * connect.config.json in the app's data folder; a first run opens the setup screen.
+ */
+function clientOptions(): Pick<DesktopClientOptions, 'settings' | 'settingsStore' | 'profile'> {
+  const file = process.env.CONNECT_CONFIG;
+  if (!file) {
+    const settingsStore = fileSettingsStore(join(app.getPath('userData'), 'connect.config.json'));
+    // `npm start` runs the demo provider beside the app: configured for it until the user changes it.
+    const demo = process.env.CONNECT_DEMO_ISSUER;
+    return demo ? { settingsStore, settings: { issuer: demo, clientId: DEMO_CLIENT_ID } } : { settingsStore };
   }
   const config = readConfigFile(file);
   const secret = config.clientSecretEnv ? process.env[config.clientSecretEnv] : undefined;
   return {
+    settingsStore: memorySettingsStore(),
     settings: {
       issuer: config.issuer ?? '',
       clientId: config.clientId ?? '',
@@ -37,6 +44,33 @@ function loadSettings(): { settings: ProviderSettings; profile?: string } {
     },
     ...(config.profile ? { profile: config.profile } : {}),
   };
+}
+
+/** The setup form as sent by the renderer: checked field by field before the core sees it. */
+function settingsInput(value: unknown): SettingsInput | undefined {
+  const v = value as Record<string, unknown> | null;
+  if (!v || typeof v !== 'object') return undefined;
+  const text = (key: string) => (typeof v[key] === 'string' && (v[key] as string).length <= 2048 ? (v[key] as string) : undefined);
+  const issuer = text('issuer');
+  const clientId = text('clientId');
+  const scope = text('scope');
+  const redirectKind = text('redirectKind') as SettingsInput['redirectKind'] | undefined;
+  if (issuer === undefined || clientId === undefined || scope === undefined || !redirectKind) return undefined;
+  const secret = v.clientSecret === null ? null : text('clientSecret');
+  return { issuer, clientId, scope, redirectKind, ...(secret !== undefined ? { clientSecret: secret } : {}) };
+}
+
+/** Window size and position, remembered between runs. */
+function windowBounds(): { width: number; height: number; x?: number; y?: number } {
+  try {
+    const saved = JSON.parse(readFileSync(join(app.getPath('userData'), 'window.json'), 'utf8')) as Record<string, number>;
+    if ([saved.width, saved.height].every((n) => Number.isInteger(n) && (n as number) >= 400 && (n as number) <= 4000)) {
+      return { width: saved.width as number, height: saved.height as number, ...(Number.isInteger(saved.x) && Number.isInteger(saved.y) ? { x: saved.x, y: saved.y } : {}) };
+    }
+  } catch {
+    // first run
+  }
+  return { width: 760, height: 680 };
 }
 
 /** Make the OS launch this app for the custom-scheme redirect URI (dev runs pass the app path). */
@@ -106,15 +140,14 @@ if (!app.requestSingleInstanceLock()) {
   session.defaultSession.setPermissionRequestHandler(denyPermission);
   session.defaultSession.setPermissionCheckHandler(() => false);
 
-  const { settings, profile } = loadSettings();
   client = createDesktopClient({
-    settings,
-    ...(profile ? { profile } : {}),
+    ...clientOptions(),
+    ...(process.env.CONNECT_DEMO_ISSUER ? { demoIssuer: process.env.CONNECT_DEMO_ISSUER } : {}),
     // The system browser, only ever for the URLs the core built (never a URL from the renderer):
     // $BROWSER when set (as for the CLI), otherwise the OS's default through shell.openExternal.
     browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(url) },
   });
-  scheme = registerScheme(client.redirectUri);
+  scheme = registerScheme(await client.redirectUri());
   for (const url of early.splice(0)) deliver(url);
 
   // IPC: only from our own page in our own window's main frame; arguments checked.
@@ -137,13 +170,27 @@ if (!app.requestSingleInstanceLock()) {
   );
   handle('cancelSignIn', () => api.cancelSignIn());
   handle('openBrowserAgain', () => api.openBrowserAgain());
+  const badForm = Promise.resolve({ ok: false, error: { code: 'invalid_settings', message: 'The settings form was not understood.' } } as const);
+  const withSettings = <T>(value: unknown, call: (input: SettingsInput) => Promise<T>) => {
+    const input = settingsInput(value);
+    return input ? call(input) : badForm;
+  };
+  // A changed provider may use another custom scheme: register it with the OS again.
+  const rescheme = async <T>(result: T) => {
+    scheme = registerScheme(await api.redirectUri());
+    return result;
+  };
+  handle('settings', () => api.settings());
+  handle('checkSettings', (value) => withSettings(value, (input) => api.checkSettings(input)));
+  handle('saveSettings', (value) => withSettings(value, (input) => api.saveSettings(input).then(rescheme)));
+  handle('useDemoProvider', () => api.useDemoProvider().then(rescheme));
+  handle('registerApp', (value) => withSettings(value, (input) => api.registerApp(input).then(rescheme)));
   handle('reloadUserInfo', () => api.reloadUserInfo());
   handle('refresh', () => api.refresh());
   handle('signOut', (everywhere) => api.signOut(everywhere === true));
 
   window = new BrowserWindow({
-    width: 760,
-    height: 620,
+    ...windowBounds(),
     minWidth: 520,
     minHeight: 420,
     title: 'CONNECT Desktop',
@@ -151,5 +198,9 @@ if (!app.requestSingleInstanceLock()) {
     webPreferences: { ...WEB_PREFERENCES, preload: join(here, 'preload.cjs') },
   });
   window.once('ready-to-show', () => window?.show());
+  window.on('close', () => {
+    if (!window) return;
+    writeFileSync(join(app.getPath('userData'), 'window.json'), JSON.stringify(window.getNormalBounds()));
+  });
   await window.loadFile(INDEX_HTML);
 }

@@ -1,7 +1,7 @@
 // Preload (sandboxed, so CommonJS and only `electron` can be required): exposes the one typed API,
 // `window.connect`, and nothing else. No ipcRenderer, no raw callbacks reach the page.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { CHANNELS as Channels, ConnectApi } from '../src/app-api.js';
+import type { CHANNELS as Channels, ConnectApi, SettingsInput } from '../src/app-api.js';
 
 // A sandboxed preload cannot load src/app-api.js at run time; the type keeps these names in step.
 const CHANNELS: typeof Channels = {
@@ -11,6 +11,11 @@ const CHANNELS: typeof Channels = {
   cancelSignIn: 'connect:cancel-sign-in',
   openBrowserAgain: 'connect:open-browser-again',
   reloadUserInfo: 'connect:reload-user-info',
+  settings: 'connect:settings',
+  checkSettings: 'connect:check-settings',
+  saveSettings: 'connect:save-settings',
+  useDemoProvider: 'connect:use-demo-provider',
+  registerApp: 'connect:register-app',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 };
@@ -22,6 +27,11 @@ const api: ConnectApi = {
   cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
   openBrowserAgain: () => ipcRenderer.invoke(CHANNELS.openBrowserAgain),
   reloadUserInfo: () => ipcRenderer.invoke(CHANNELS.reloadUserInfo),
+  settings: () => ipcRenderer.invoke(CHANNELS.settings),
+  checkSettings: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.checkSettings, input),
+  saveSettings: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.saveSettings, input),
+  useDemoProvider: () => ipcRenderer.invoke(CHANNELS.useDemoProvider),
+  registerApp: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.registerApp, input),
   refresh: () => ipcRenderer.invoke(CHANNELS.refresh),
   signOut: (everywhere: boolean) => ipcRenderer.invoke(CHANNELS.signOut, everywhere === true),
 };

@@ -1,5 +1,5 @@
 // The renderer: an ordinary page that knows only window.connect (claims and expiry, never tokens).
-import type { AppState, ConnectApi, ErrorView } from '../src/app-api.js';
+import type { AppState, ConnectApi, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app-api.js';
 
 declare global {
   interface Window {
@@ -10,7 +10,8 @@ declare global {
 type SignedIn = Extract<AppState, { signedIn: true }>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SCREENS = ['loading', 'signed-out', 'waiting', 'signed-in'] as const;
+const SCREENS = ['loading', 'setup', 'signed-out', 'waiting', 'signed-in'] as const;
+let settings: SettingsView | undefined;
 let current: AppState | undefined;
 
 const WAITING_HINTS: Record<AppState['redirectKind'], string> = {
@@ -26,6 +27,14 @@ function show(screen: (typeof SCREENS)[number]): void {
 
 function showError(error: ErrorView | null): void {
   $('error').hidden = !error;
+  // oob:auto that cannot read titles (macOS Screen Recording, no X display): one click to switch.
+  const action = $<HTMLButtonElement>('error-action');
+  action.hidden = error?.code !== 'window_titles_unavailable';
+  if (!action.hidden) {
+    const target: RedirectKindName = settings && settings.platformDefault !== 'oob-auto' ? settings.platformDefault : 'loopback';
+    action.textContent = target === 'custom-scheme' ? 'Switch to the custom URI scheme' : 'Switch to the loopback redirect';
+    action.dataset.target = target;
+  }
   $('error-message').textContent = error?.message ?? '';
   $('error-advice').textContent = error?.advice ?? '';
   $('error-advice').hidden = !error?.advice;
@@ -99,10 +108,109 @@ function render(state: AppState): void {
 }
 
 async function reload(): Promise<void> {
-  const result = await window.connect.state();
-  if (result.ok) render(result.value);
-  else showError(result.error);
+  const [stateResult, settingsResult] = await Promise.all([window.connect.state(), window.connect.settings()]);
+  if (settingsResult.ok) settings = settingsResult.value;
+  if (settingsResult.ok && !settingsResult.value.configured) return openSetup();
+  if (stateResult.ok) render(stateResult.value);
+  else showError(stateResult.error);
 }
+
+// --- Provider settings (the setup screen) ---
+
+function formInput(): SettingsInput {
+  const secret = $<HTMLInputElement>('client-secret').value;
+  return {
+    issuer: $<HTMLInputElement>('issuer').value,
+    clientId: $<HTMLInputElement>('client-id').value,
+    redirectKind: $<HTMLSelectElement>('redirect-kind').value as RedirectKindName,
+    scope: $<HTMLInputElement>('scope').value,
+    ...(secret ? { clientSecret: secret } : {}),
+  };
+}
+
+const FIELD_INPUTS: Record<string, string> = { issuer: 'issuer', clientId: 'client-id', redirectKind: 'redirect-kind', scope: 'scope' };
+
+function showProblems(problems: FieldProblems): void {
+  for (const [field, input] of Object.entries(FIELD_INPUTS)) {
+    const message = problems[field as keyof FieldProblems] ?? '';
+    $(`${field}-problem`).textContent = message;
+    $(input).setAttribute('aria-invalid', message ? 'true' : 'false');
+  }
+}
+
+async function openSetup(): Promise<void> {
+  const result = await window.connect.settings();
+  if (!result.ok) return showError(result.error);
+  settings = result.value;
+  $<HTMLInputElement>('issuer').value = settings.configured ? settings.issuer : '';
+  $<HTMLInputElement>('client-id').value = settings.configured ? settings.clientId : '';
+  $<HTMLInputElement>('client-secret').value = '';
+  $<HTMLInputElement>('client-secret').placeholder = settings.hasSecret ? 'A secret is stored (leave empty to keep it)' : '';
+  $<HTMLInputElement>('scope').value = settings.scope;
+  const select = $<HTMLSelectElement>('redirect-kind');
+  for (const option of Array.from(select.options)) {
+    option.textContent = (option.textContent ?? '').replace(/ \(recommended here\)$/, '');
+    if (option.value === settings.platformDefault) option.textContent += ' (recommended here)';
+  }
+  select.value = settings.configured ? settings.redirectKind : settings.platformDefault;
+  $('cancel-setup').hidden = !settings.configured;
+  $('provider').textContent = settings.configured ? `${settings.issuer} · ${settings.clientId}` : 'Not set up yet';
+  showProblems({});
+  show('setup');
+  $('issuer').focus();
+}
+
+let checkTimer: number | undefined;
+$('setup-form').addEventListener('input', () => {
+  clearTimeout(checkTimer);
+  checkTimer = window.setTimeout(async () => {
+    const result = await window.connect.checkSettings(formInput());
+    if (result.ok) showProblems(result.value);
+  }, 250);
+});
+
+async function settingsAction(button: HTMLButtonElement, work: () => Promise<{ ok: true; value: SettingsView } | { ok: false; error: ErrorView }>, done: string): Promise<void> {
+  await act(button, async () => {
+    showError(null);
+    showNotice('');
+    const result = await work();
+    if (!result.ok) return showError(result.error);
+    settings = result.value;
+    showNotice(done);
+    await reload();
+  });
+}
+
+$('setup-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const check = await window.connect.checkSettings(formInput());
+  if (check.ok && Object.keys(check.value).length) {
+    showProblems(check.value);
+    const first = Object.keys(check.value)[0] as string;
+    $(FIELD_INPUTS[first] as string).focus();
+    return;
+  }
+  await settingsAction($<HTMLButtonElement>('save-settings'), () => window.connect.saveSettings(formInput()), 'Provider settings saved.');
+});
+$('use-demo').addEventListener('click', (e) =>
+  settingsAction(e.currentTarget as HTMLButtonElement, () => window.connect.useDemoProvider(), 'Using the demo provider: any login name and password work there.'),
+);
+$('register-app').addEventListener('click', (e) =>
+  settingsAction(e.currentTarget as HTMLButtonElement, () => window.connect.registerApp(formInput()), 'This app is registered with the provider.'),
+);
+$('cancel-setup').addEventListener('click', () => void reload());
+$('change-provider').addEventListener('click', () => void openSetup());
+$('error-action').addEventListener('click', async (e) => {
+  const button = e.currentTarget as HTMLButtonElement;
+  const current = await window.connect.settings();
+  if (!current.ok) return showError(current.error);
+  const s = current.value;
+  await settingsAction(
+    button,
+    () => window.connect.saveSettings({ issuer: s.issuer, clientId: s.clientId, scope: s.scope, redirectKind: button.dataset.target as RedirectKindName }),
+    'Switched how the browser returns to the app. Sign in again.',
+  );
+});
 
 /** Run an action with its button disabled; show its error, or render its state. */
 async function act(button: HTMLButtonElement, work: () => Promise<void>): Promise<void> {

@@ -13,7 +13,7 @@ interface ProviderView {
   clientId: string;
   redirectUri: string;
   /** How the result comes back: the renderer shows a paste box for 'oob'. */
-  redirectKind: 'loopback' | 'custom-scheme' | 'oob-auto' | 'oob';
+  redirectKind: RedirectKindName;
 }
 
 export type AppState =
@@ -38,6 +38,36 @@ export interface SignOutView {
   warnings: string[];
 }
 
+export type RedirectKindName = 'loopback' | 'custom-scheme' | 'oob-auto' | 'oob';
+
+/** The provider settings as the setup screen shows them (the secret only as "set or not"). */
+export interface SettingsView {
+  /** False on first run: the setup screen opens by itself. */
+  configured: boolean;
+  issuer: string;
+  clientId: string;
+  hasSecret: boolean;
+  redirectKind: RedirectKindName;
+  scope: string;
+  /** This platform's default (Windows oob:auto, macOS custom scheme, Linux loopback). */
+  platformDefault: RedirectKindName;
+  /** The demo provider's issuer, for "Use the demo provider". */
+  demoIssuer: string;
+}
+
+/** What the setup screen submits. `issuer` may be an e-mail address (found with WebFinger). */
+export interface SettingsInput {
+  issuer: string;
+  clientId: string;
+  /** Empty: keep the stored secret (if any); null: remove it. */
+  clientSecret?: string | null;
+  redirectKind: RedirectKindName;
+  scope: string;
+}
+
+/** One message per field, for inline validation. */
+export type FieldProblems = Partial<Record<keyof SettingsInput, string>>;
+
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
 
@@ -53,6 +83,16 @@ export interface ConnectApi {
   openBrowserAgain(): Promise<Result<null>>;
   /** Reads the user's claims again from the userinfo endpoint. */
   reloadUserInfo(): Promise<Result<AppState>>;
+  /** The provider settings, for the setup screen. */
+  settings(): Promise<Result<SettingsView>>;
+  /** Inline validation of the setup form (no network). */
+  checkSettings(input: SettingsInput): Promise<Result<FieldProblems>>;
+  /** Save the setup form (finding the issuer with WebFinger for an e-mail address); signs out a changed provider. */
+  saveSettings(input: SettingsInput): Promise<Result<SettingsView>>;
+  /** Use the built-in demo provider and its public client. */
+  useDemoProvider(): Promise<Result<SettingsView>>;
+  /** Register this app at the provider (dynamic registration) and use the new client. */
+  registerApp(input: SettingsInput): Promise<Result<SettingsView>>;
   /** Renews the access token now ("Refresh now"); the app also does it in the background. */
   refresh(): Promise<Result<AppState>>;
   /** Forgets this app's tokens and revokes them; `everywhere` also ends the provider's single sign-on session. */
@@ -67,6 +107,11 @@ export const CHANNELS = {
   cancelSignIn: 'connect:cancel-sign-in',
   openBrowserAgain: 'connect:open-browser-again',
   reloadUserInfo: 'connect:reload-user-info',
+  settings: 'connect:settings',
+  checkSettings: 'connect:check-settings',
+  saveSettings: 'connect:save-settings',
+  useDemoProvider: 'connect:use-demo-provider',
+  registerApp: 'connect:register-app',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 } as const satisfies Record<keyof ConnectApi, string>;

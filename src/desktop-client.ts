@@ -1,28 +1,47 @@
-// The core behind the app's window: one profile, one sign-in at a time, and views that carry claims
-// and expiry only. main/ wires IPC and the OS hooks to this and nothing else; tests drive it directly.
+// The core behind the app's window: one profile, one sign-in at a time, the provider settings the
+// setup screen edits, and views that carry claims and expiry only. main/ wires IPC and the OS hooks to
+// this and nothing else; tests drive it directly.
 import { freshSession, refreshDueAt } from './access-token.js';
 import { adviceFor } from './advice.js';
-import { reloadUserInfo } from './userinfo.js';
-import type { AppState, ConnectApi, ErrorView, Result } from './app-api.js';
+import type { AppState, ConnectApi, ErrorView, RedirectKindName, Result, SettingsView } from './app-api.js';
+import { checkSettingsInput, memorySettingsStore, problemsError, redirectKindOf, redirectUriFor, type SettingsStore, type StoredAppSettings } from './app-settings.js';
 import type { BrowserOpener } from './browser/opener.js';
+import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
-import { desktopDefaultRedirectUri } from './redirect-defaults.js';
+import { desktopDefaultRedirectUri, technologyForPlatform } from './redirect-defaults.js';
+import { clientMetadata, validateDetails } from './registration/details.js';
+import { registerClient } from './registration/dynamic.js';
+import { webFingerIssuer } from './registration/webfinger.js';
 import { keychainStore } from './secret-store/keychain.js';
-import { displayName, summarize, type StoredSession } from './session.js';
-import { resolveSettings, type ProviderSettings } from './settings.js';
+import { displayName, nowSeconds, summarize, type StoredSession } from './session.js';
+import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from './settings.js';
 import { startSignIn, type SignInAttempt } from './sign-in.js';
 import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
+import { reloadUserInfo } from './userinfo.js';
+
+export const DEMO_ISSUER = 'http://127.0.0.1:9090';
+export const DEMO_CLIENT_ID = 'com.example.connect-desktop';
 
 export interface DesktopClientOptions {
-  /** Without a redirect URI, the platform's default is used (Windows oob:auto, macOS custom scheme, Linux loopback). */
-  settings: ProviderSettings;
+  /**
+   * The settings to start with when the settings store has none (a first run shows the setup
+   * screen). Without a redirect URI, the platform's default is used (Windows oob:auto, macOS custom
+   * scheme, Linux loopback).
+   */
+  settings?: ProviderSettings;
+  /** Where the setup screen's settings are kept (default: in memory only). */
+  settingsStore?: SettingsStore;
   profile?: string;
   store?: TokenStore;
   /** The app passes an opener that uses the OS (Electron's shell.openExternal). */
   browser?: BrowserOpener;
   timeoutMs?: number;
   platform?: NodeJS.Platform;
+  /** The demo provider for "Use the demo provider". */
+  demoIssuer?: string;
+  /** The URL scheme the app registers with the OS, for dynamic registration with a custom scheme. */
+  appScheme?: string;
 }
 
 /** The renderer's API, plus what only the main process may call. */
@@ -30,7 +49,7 @@ export interface DesktopClient extends ConnectApi {
   /** A custom-scheme URL the OS handed to the app (open-url, second-instance). Never from the renderer. */
   deliverRedirect(url: string): Promise<Result<null>>;
   /** The redirect URI in use, to register its scheme with the OS. */
-  readonly redirectUri: string;
+  redirectUri(): Promise<string>;
   /** Stop the background refresh (when the app quits). */
   dispose(): void;
 }
@@ -50,18 +69,63 @@ async function attempt<T>(work: () => Promise<T>): Promise<Result<T>> {
 }
 
 export function createDesktopClient(options: DesktopClientOptions): DesktopClient {
-  const settingsIn: ProviderSettings = {
-    ...options.settings,
-    redirectUri:
-      options.settings.redirectUri ?? desktopDefaultRedirectUri(options.platform ?? process.platform, options.settings.clientId),
-  };
-  const settings = resolveSettings(settingsIn);
+  const platform = options.platform ?? process.platform;
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
-  let running: SignInAttempt | undefined;
+  const settingsStore = options.settingsStore ?? memorySettingsStore();
+  const demoIssuer = options.demoIssuer ?? DEMO_ISSUER;
+  const appScheme = options.appScheme ?? DEMO_CLIENT_ID;
+  // The sign-in in progress: set at once (before its settings are read), so Cancel works right away.
+  let running: Promise<SignInAttempt> | undefined;
+  let loaded: { settings: StoredAppSettings; configured: boolean } | undefined;
   // The session as last read or written, so the window can ask often without touching the keychain.
   let cached: StoredSession | null | undefined;
   let timer: NodeJS.Timeout | undefined;
+
+  const withDefaults = (s: ProviderSettings | StoredAppSettings): StoredAppSettings => ({
+    ...s,
+    redirectUri: s.redirectUri ?? desktopDefaultRedirectUri(platform, s.clientId),
+  });
+
+  const settingsNow = async (): Promise<{ settings: StoredAppSettings; configured: boolean }> => {
+    if (!loaded) {
+      const saved = await settingsStore.load();
+      if (saved) loaded = { settings: withDefaults(saved), configured: true };
+      else if (options.settings) {
+        const { clientSecret: _secret, ...rest } = options.settings;
+        loaded = { settings: withDefaults(rest), configured: true };
+      } else loaded = { settings: withDefaults({ issuer: demoIssuer, clientId: DEMO_CLIENT_ID }), configured: false };
+    }
+    return loaded;
+  };
+
+  /** The full settings for a sign-in: the stored ones plus the secret from the keychain (or the options). */
+  const providerSettings = async (): Promise<ProviderSettings> => {
+    const { settings } = await settingsNow();
+    const registration = await store.loadRegistration(profile);
+    const secret =
+      registration && registration.clientId === settings.clientId && registration.issuer === settings.issuer
+        ? registration.clientSecret
+        : options.settings?.clientId === settings.clientId
+          ? options.settings.clientSecret
+          : undefined;
+    return { ...settings, ...(secret ? { clientSecret: secret } : {}) };
+  };
+
+  const settingsView = async (): Promise<SettingsView> => {
+    const { settings, configured } = await settingsNow();
+    const full = await providerSettings();
+    return {
+      configured,
+      issuer: settings.issuer,
+      clientId: settings.clientId,
+      hasSecret: !!full.clientSecret,
+      redirectKind: redirectKindOf(settings.redirectUri as string),
+      scope: settings.scope ?? DEFAULT_SCOPE,
+      platformDefault: redirectKindOf(desktopDefaultRedirectUri(platform, 'x')) as RedirectKindName,
+      demoIssuer,
+    };
+  };
 
   const load = async (): Promise<StoredSession | null> => {
     if (cached === undefined) remember(await store.load(profile));
@@ -85,17 +149,18 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       return session;
     } catch (error) {
       // Signed out by the renewal (refresh token refused): show it.
-      if (error instanceof ConnectError && (error.code === 'session_expired' || error.code === 'id_token_invalid' || error.code === 'not_signed_in')) remember(null);
+      if (error instanceof ConnectError && ['session_expired', 'id_token_invalid', 'not_signed_in'].includes(error.code)) remember(null);
       throw error;
     }
   };
 
-  const view = (session: StoredSession | null): AppState => {
+  const view = async (session: StoredSession | null): Promise<AppState> => {
+    const { settings } = await settingsNow();
     const base = {
       issuer: settings.issuer,
       clientId: settings.clientId,
-      redirectUri: settings.redirectUri,
-      redirectKind: settings.redirect.kind,
+      redirectUri: settings.redirectUri as string,
+      redirectKind: redirectKindOf(settings.redirectUri as string),
     };
     if (!session) return { signedIn: false, ...base };
     const s = summarize(session);
@@ -111,27 +176,90 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     };
   };
 
-  const current = (what: string): SignInAttempt => {
+  const current = async (what: string): Promise<SignInAttempt> => {
     if (!running) throw new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
     return running;
   };
 
+  /** Store new provider settings; a session with another provider or client is signed out here. */
+  const apply = async (next: StoredAppSettings, secret: string | null | undefined): Promise<SettingsView> => {
+    if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
+    const previous = (await settingsNow()).settings;
+    const session = await store.load(profile).catch(() => null);
+    if (session && (session.issuer !== next.issuer || session.clientId !== next.clientId)) {
+      await signOut({ profile, store }).catch(() => store.remove(profile));
+      remember(null);
+    }
+    if (secret) {
+      await store.saveRegistration(profile, { version: 1, issuer: next.issuer, clientId: next.clientId, clientSecret: secret, metadata: {}, registeredAt: nowSeconds() });
+    } else if (secret === null || previous.issuer !== next.issuer || previous.clientId !== next.clientId) {
+      const registration = await store.loadRegistration(profile).catch(() => null);
+      if (registration && (secret === null || registration.clientId !== next.clientId)) await store.removeRegistration(profile);
+    }
+    await settingsStore.save(next);
+    loaded = { settings: withDefaults(next), configured: true };
+    cached = undefined;
+    return settingsView();
+  };
+
+  /** The issuer from the form: an e-mail address is looked up with WebFinger; then discovery must work. */
+  const issuerOf = async (input: string): Promise<string> => {
+    const text = input.trim();
+    const issuer = text.includes('@') ? await webFingerIssuer(text) : text;
+    await discover(resolveSettings({ issuer, clientId: 'unregistered' }));
+    return issuer;
+  };
+
   return {
-    redirectUri: settings.redirectUri,
+    redirectUri: async () => (await settingsNow()).settings.redirectUri as string,
     state: () => attempt(async () => view(await load())),
+    settings: () => attempt(settingsView),
+    checkSettings: (input) => attempt(async () => checkSettingsInput(input)),
+    saveSettings: (input) =>
+      attempt(async () => {
+        const problems = checkSettingsInput(input);
+        if (Object.keys(problems).length) throw problemsError(problems);
+        const issuer = await issuerOf(input.issuer);
+        const clientId = input.clientId.trim();
+        const keep = (await settingsNow()).settings.redirectUri;
+        return apply({ issuer, clientId, scope: input.scope.trim(), redirectUri: redirectUriFor(input.redirectKind, clientId, keep) }, input.clientSecret);
+      }),
+    useDemoProvider: () =>
+      attempt(async () => {
+        await issuerOf(demoIssuer).catch((error: unknown) => {
+          throw new ConnectError('network_error', `The demo provider is not running at ${demoIssuer} (start it with: npm run provider).`, { cause: error });
+        });
+        return apply({ issuer: demoIssuer, clientId: DEMO_CLIENT_ID, scope: DEFAULT_SCOPE, redirectUri: desktopDefaultRedirectUri(platform, DEMO_CLIENT_ID) }, null);
+      }),
+    registerApp: (input) =>
+      attempt(async () => {
+        const issuer = await issuerOf(input.issuer);
+        // The custom scheme here is the app's own (the one it registers with the OS).
+        const redirectUri =
+          input.redirectKind === 'custom-scheme' ? `${appScheme}://connect/oauth2callback` : redirectUriFor(input.redirectKind, 'unused');
+        const { details } = validateDetails(
+          { displayName: 'CONNECT Desktop', technology: technologyForPlatform(platform), redirectUris: [redirectUri], scopes: input.scope.trim().split(/\s+/) },
+          { purpose: 'dynamic' },
+        );
+        const registration = await registerClient({ issuer, metadata: clientMetadata(details) });
+        const view = await apply({ issuer, clientId: registration.clientId, scope: details.scopes.join(' '), redirectUri }, registration.clientSecret);
+        if (!registration.clientSecret) await store.saveRegistration(profile, registration);
+        return view;
+      }),
     signIn: () =>
       attempt(async () => {
         if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
-        const started = startSignIn({
-          settings: settingsIn,
-          profile,
-          store,
-          ...(options.browser ? { browser: options.browser } : {}),
-          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-        });
-        running = started;
+        running = providerSettings().then((settings) =>
+          startSignIn({
+            settings,
+            profile,
+            store,
+            ...(options.browser ? { browser: options.browser } : {}),
+            ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+          }),
+        );
         try {
-          await started.result;
+          await (await running).result;
         } finally {
           running = undefined;
         }
@@ -140,17 +268,17 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       }),
     submitCode: (code) =>
       attempt(async () => {
-        await current('A pasted code').submitCode(code);
+        await (await current('A pasted code')).submitCode(code);
         return null;
       }),
     deliverRedirect: (url) =>
       attempt(async () => {
-        await current('A sign-in response URL').deliverRedirect(url);
+        await (await current('A sign-in response URL')).deliverRedirect(url);
         return null;
       }),
     openBrowserAgain: () =>
       attempt(async () => {
-        await current('"Open the browser again"').reopenBrowser();
+        await (await current('"Open the browser again"')).reopenBrowser();
         return null;
       }),
     reloadUserInfo: () =>
@@ -161,7 +289,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       }),
     cancelSignIn: () =>
       attempt(async () => {
-        running?.cancel();
+        (await running?.catch(() => undefined))?.cancel();
         return null;
       }),
     refresh: () => attempt(async () => view(await renew(true))),
@@ -169,7 +297,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       attempt(async () => {
         const result = await signOut({ profile, store, everywhere, ...(options.browser ? { browser: options.browser } : {}) });
         remember(null);
-        return { state: view(null), revoked: result.revoked, everywhere: result.everywhere, warnings: result.warnings };
+        return { state: await view(null), revoked: result.revoked, everywhere: result.everywhere, warnings: result.warnings };
       }),
     dispose: () => clearTimeout(timer),
   };

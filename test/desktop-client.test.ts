@@ -109,7 +109,7 @@ describe('desktop client (what the app window sees)', () => {
     const windows = await createDesktopClient({ settings, platform: 'win32', store }).state();
     assert.ok(windows.ok && windows.value.redirectKind === 'oob-auto');
     const mac = createDesktopClient({ settings, platform: 'darwin', store });
-    assert.equal(mac.redirectUri, 'com.example.connect-desktop://connect/oauth2callback');
+    assert.equal(await mac.redirectUri(), 'com.example.connect-desktop://connect/oauth2callback');
   });
 
   test('oob in the app: the paste box hands the code over; a wrong one can be pasted again', async () => {
@@ -151,7 +151,10 @@ describe('desktop client (what the app window sees)', () => {
     assert.deepEqual(busy.ok ? null : busy.error.message, 'A sign-in is already in progress.');
     assert.deepEqual(await client.cancelSignIn(), { ok: true, value: null });
     const result = await pending;
-    assert.deepEqual(result, { ok: false, error: { code: 'cancelled', message: 'Sign-in was cancelled; nothing was stored.' } });
+    assert.deepEqual(result, {
+      ok: false,
+      error: { code: 'cancelled', message: 'Sign-in was cancelled; nothing was stored.', advice: 'Sign in again when you are ready.' },
+    });
     assert.equal(await store.load(profile), null);
     const again = client.signIn();
     while (opened === 1) await new Promise((r) => setTimeout(r, 20));

@@ -43,12 +43,8 @@ describe('Electron app', () => {
     const page = await app.firstWindow();
     assert.equal(await page.title(), 'CONNECT Desktop');
     type Page = { connect: object; require?: unknown; process?: unknown; open(url: string): unknown };
-    assert.deepEqual(await page.evaluate(() => Object.keys((globalThis as unknown as Page).connect).sort()), [
-      'cancelSignIn',
-      'signIn',
-      'signOut',
-      'state',
-    ]);
+    const { CHANNELS } = await import('../src/app-api.js');
+    assert.deepEqual(await page.evaluate(() => Object.keys((globalThis as unknown as Page).connect).sort()), Object.keys(CHANNELS).sort());
     // No Node in the page (nodeIntegration off, context isolated): no require, no process.
     assert.equal(await page.evaluate(() => typeof (globalThis as unknown as Page).require), 'undefined');
     assert.equal(await page.evaluate(() => typeof (globalThis as unknown as Page).process), 'undefined');
@@ -62,7 +58,7 @@ describe('Electron app', () => {
     const page = await app.firstWindow();
     await page.click('#sign-in');
     await page.waitForSelector('#signed-in:not([hidden])', { timeout: 60_000 });
-    assert.equal(await page.textContent('#greeting'), 'Signed in as Alice Example');
+    assert.equal(await page.textContent('#name'), 'Alice Example');
     assert.match((await page.textContent('#claims')) ?? '', /alice@example\.com/);
     assert.equal((await user.report()).heading, 'You are signed in');
     await page.click('#sign-out');

@@ -59,6 +59,73 @@ async function shot(page: Page, name: string): Promise<void> {
 
 const visible = (page: Page, id: string) => page.locator(`#${id}`).isVisible();
 
+describe('the setup screen', () => {
+  test('first run: the setup screen, inline validation per field, then "Use the demo provider"', async () => {
+    const profile = testProfile('setup');
+    profiles.push(profile);
+    const api = createDesktopClient({ profile, store, platform: 'linux', demoIssuer: provider.issuer, browser: user.opener(), timeoutMs: 30_000 });
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#setup').waitFor();
+    assert.equal(await page.locator('#provider').innerText(), 'Not set up yet');
+    assert.equal(await page.locator('#redirect-kind').inputValue(), 'loopback', 'Linux: loopback preselected');
+    assert.match(await page.locator('#redirect-kind option[value="loopback"]').innerText(), /\(recommended here\)$/);
+    assert.equal(await visible(page, 'cancel-setup'), false, 'nothing to go back to on a first run');
+
+    await page.locator('#issuer').fill('http://idp.example.com');
+    await page.locator('#issuer-problem', { hasText: 'uses plain http' }).waitFor();
+    assert.equal(await page.locator('#issuer').getAttribute('aria-invalid'), 'true');
+    await page.locator('#client-id').fill('my_client');
+    await page.locator('#redirect-kind').selectOption('custom-scheme');
+    await page.locator('#redirectKind-problem', { hasText: 'cannot be used as a URI scheme' }).waitFor();
+    await page.locator('#scope').fill('profile');
+    await page.locator('#scope-problem', { hasText: 'must include "openid"' }).waitFor();
+    await page.locator('#save-settings').click();
+    assert.equal(await page.evaluate('document.activeElement.id'), 'issuer', 'Save puts the focus on the first bad field');
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await shot(page, `setup-${scheme}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await page.locator('#use-demo').click();
+    await page.locator('#signed-out').waitFor();
+    assert.equal(await page.locator('#provider').innerText(), `${provider.issuer} · com.example.connect-desktop`);
+    assert.match(await page.locator('#notice').innerText(), /Using the demo provider/);
+    await page.close();
+  });
+
+  test('an e-mail address finds the issuer (WebFinger); "Register this app" registers and signs in', async () => {
+    const open = await startTestProvider({ registration: 'open' });
+    const profile = testProfile('setup-register');
+    profiles.push(profile);
+    try {
+      const api = createDesktopClient({ profile, store, platform: 'linux', browser: user.opener(), timeoutMs: 30_000 });
+      const page = await host.open(windows, api, 'light');
+      await page.locator('#setup').waitFor();
+      await page.locator('#issuer').fill(`alice@${new URL(open.issuer).host}`);
+      await page.locator('#client-id').fill('com.example.connect-desktop');
+      await page.locator('#save-settings').click();
+      await page.locator('#signed-out').waitFor();
+      assert.equal(await page.locator('#provider').innerText(), `${open.issuer} · com.example.connect-desktop`);
+
+      await page.locator('#change-provider').click();
+      await page.locator('#setup').waitFor();
+      assert.equal(await page.locator('#issuer').inputValue(), open.issuer);
+      assert.equal(await visible(page, 'cancel-setup'), true);
+      await page.locator('#register-app').click();
+      await page.locator('#notice', { hasText: 'This app is registered with the provider.' }).waitFor();
+      const settings = await api.settings();
+      assert.ok(settings.ok && settings.value.clientId !== 'com.example.connect-desktop', 'a new client id');
+      await page.locator('#sign-in').click();
+      await page.locator('#signed-in').waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator('#name').innerText(), 'Alice Example');
+      await page.close();
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe('the app window', () => {
   test('signed out: one clear button, the provider named', async () => {
     for (const scheme of ['light', 'dark'] as const) {
