@@ -90,5 +90,9 @@ describe('packaging', () => {
     assert.match(config, /hardenedRuntime: true/);
     assert.match(config, /target: \[AppImage, deb\]/);
     assert.ok(existsSync(join(ROOT, 'build/entitlements.mac.plist')));
+    // The icon electron-builder turns into .ico/.icns: a PNG of at least 512×512 (macOS needs that).
+    const icon = readFileSync(join(ROOT, 'build/icon.png'));
+    assert.equal(icon.subarray(1, 4).toString(), 'PNG');
+    assert.ok(icon.readUInt32BE(16) >= 512 && icon.readUInt32BE(20) >= 512);
   });
 });

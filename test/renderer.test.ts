@@ -54,7 +54,7 @@ function client(options: { profile?: string; deny?: boolean; noBrowser?: boolean
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
 const visible = (page: Page, id: string) => page.locator(`#${id}`).isVisible();
