@@ -8,25 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
-import { browserUser, jsonOf, runCli, testProfile } from './support/cli.js';
+import { browserUser, jsonOf, runCli, testProfile, profileTracker } from './support/cli.js';
 
 let provider: TestProvider;
-const profiles: string[] = [];
+const { profileFor, signOutAll } = profileTracker();
 
 before(async () => {
   provider = await startTestProvider();
 });
 
 after(async () => {
-  for (const profile of profiles) await runCli(['logout', '--profile', profile]);
+  await signOutAll();
   await provider.close();
 });
 
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
 
 function loginArgs(profile: string, extra: string[] = []): string[] {
   return ['login', '--issuer', provider.issuer, '--client-id', provider.publicClientId, '--profile', profile, ...extra];

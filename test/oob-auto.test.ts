@@ -7,13 +7,13 @@ import type { Browser } from 'playwright-core';
 import { x11TitleSource } from '../src/window-titles/x11.js';
 import { parseResultTitle } from '../src/window-titles/parse.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
-import { browserUser, jsonOf, runCli, startCli, testProfile } from './support/cli.js';
+import { browserUser, jsonOf, runCli, startCli, profileTracker } from './support/cli.js';
 import { launchChromium } from './support/chromium.js';
 
 const OOB_AUTO = 'urn:ietf:wg:oauth:2.0:oob:auto';
 let provider: TestProvider;
 let windows: Browser;
-const profiles: string[] = [];
+const { profileFor, signOutAll } = profileTracker();
 
 before(async () => {
   provider = await startTestProvider();
@@ -22,15 +22,10 @@ before(async () => {
 
 after(async () => {
   await windows.close();
-  for (const profile of profiles) await runCli(['logout', '--profile', profile]);
+  await signOutAll();
   await provider.close();
 });
 
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
 
 /** Another top-level window with this title (another program, a stale tab, an attacker). */
 async function windowTitled(title: string) {
@@ -174,5 +169,19 @@ describe('oob:auto on X11', () => {
     const out = jsonOf(login);
     assert.equal(out.error, 'window_titles_unavailable');
     assert.match(String(out.error_description), /DISPLAY is not set.*Choose another redirect kind/);
+  });
+});
+
+describe('polling sources report changes only', () => {
+  test('the same titles twice are reported once', async () => {
+    const { whenChanged } = await import('../src/window-titles/source.js');
+    const seen: string[][] = [];
+    const report = whenChanged((titles) => seen.push(titles));
+    report(['a', 'b']);
+    report(['a', 'b']);
+    report(['a', 'c']);
+    report([]);
+    report([]);
+    assert.deepEqual(seen, [['a', 'b'], ['a', 'c'], []]);
   });
 });

@@ -5,7 +5,7 @@
 // notification for other apps' windows, so this source polls.
 import koffi from 'koffi';
 import { ConnectError } from '../errors.js';
-import type { TitleWatch, WindowTitleSource } from './source.js';
+import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
 
 const ON_SCREEN_ONLY = 1 << 0;
 const EXCLUDE_DESKTOP_ELEMENTS = 1 << 4;
@@ -123,15 +123,8 @@ export function darwinTitleSource(): WindowTitleSource {
     name: 'darwin',
     titles: windowTitles,
     watch(onTitles): TitleWatch {
-      let last = '';
-      const tick = () => {
-        const titles = windowTitles();
-        const key = titles.join('\u0000');
-        if (key !== last) {
-          last = key;
-          onTitles(titles);
-        }
-      };
+      const report = whenChanged(onTitles);
+      const tick = () => report(windowTitles());
       tick();
       const timer = setInterval(tick, POLL_MS);
       timer.unref();

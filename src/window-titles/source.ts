@@ -17,6 +17,17 @@ export interface WindowTitleSource {
   titles(): string[];
 }
 
+/** `onTitles`, called only when the titles differ from the last ones it was called with (for polling sources). */
+export function whenChanged(onTitles: (titles: string[]) => void): (titles: string[]) => void {
+  let last: string | undefined;
+  return (titles) => {
+    const key = titles.join('\u0000');
+    if (key === last) return;
+    last = key;
+    onTitles(titles);
+  };
+}
+
 export async function openWindowTitleSource(platform: NodeJS.Platform = process.platform): Promise<WindowTitleSource> {
   switch (platform) {
     case 'win32':

@@ -4,7 +4,7 @@
 // do not raise the event (Wine 8).
 import koffi from 'koffi';
 import { ConnectError } from '../errors.js';
-import type { TitleWatch, WindowTitleSource } from './source.js';
+import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
 
 const EVENT_OBJECT_SHOW = 0x8002;
 const EVENT_OBJECT_NAMECHANGE = 0x800c;
@@ -91,7 +91,7 @@ export function win32TitleSource(): WindowTitleSource {
     titles: () => visibleTitles(u),
     watch(onTitles): TitleWatch {
       let dirty = true;
-      let last = '';
+      const report = whenChanged(onTitles);
       const hookProc = koffi.register((_hook: Pointer, _event: number, _hwnd: Pointer, idObject: number) => {
         if (idObject === OBJID_WINDOW) dirty = true;
       }, koffi.pointer(u.WinEventProc));
@@ -109,12 +109,7 @@ export function win32TitleSource(): WindowTitleSource {
         if (!dirty && sincePoll < POLL_MS) return;
         sincePoll = 0;
         dirty = false;
-        const titles = visibleTitles(u);
-        const key = titles.join('\u0000');
-        if (key !== last) {
-          last = key;
-          onTitles(titles);
-        }
+        report(visibleTitles(u));
       };
       tick();
       const timer = setInterval(tick, PUMP_MS);

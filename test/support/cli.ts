@@ -51,6 +51,21 @@ export function testProfile(label: string): string {
   return `test-${label}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Test profiles that a test file signs out of (through the CLI) when it is done. */
+export function profileTracker(): { profileFor(label: string): string; signOutAll(): Promise<void> } {
+  const profiles: string[] = [];
+  return {
+    profileFor(label) {
+      const profile = testProfile(label);
+      profiles.push(profile);
+      return profile;
+    },
+    async signOutAll() {
+      for (const profile of profiles.splice(0)) await runCli(['logout', '--profile', profile]);
+    },
+  };
+}
+
 export interface BrowserUser {
   /** BROWSER command line that signs in as the user would. */
   BROWSER: string;
