@@ -26,6 +26,9 @@ before(async () => {
   writeFileSync(join(stub, 'version'), '45.4.1');
   const { build, Platform } = (await import('electron-builder')) as typeof import('electron-builder');
   const { load } = (await import('js-yaml')) as { load: (text: string) => Record<string, unknown> };
+  // electron-builder logs to stdout, which is the test runner's report here: keep it out.
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
   await build({
     projectDir: ROOT,
     targets: Platform.LINUX.createTarget('dir'),
@@ -38,6 +41,8 @@ before(async () => {
       directories: { output: join(out, 'release'), buildResources: 'build' },
       npmRebuild: false,
     },
+  }).finally(() => {
+    process.stdout.write = write;
   });
   const asar = require('@electron/asar') as { listPackage: (path: string) => string[] };
   files = asar.listPackage(join(out, 'release/linux-unpacked/resources/app.asar')).map((f) => f.replace(/\\/g, '/'));
