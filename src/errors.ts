@@ -1,7 +1,20 @@
 // Typed errors with stable codes. Callers branch on `code`, never on the message. Messages are
 // written for the user and never contain a token, a code or a secret.
 
-/** Codes raised by this client itself. */
+/**
+ * Codes raised by this client itself. Each one's cause and fix: docs/troubleshooting.md.
+ *
+ * - settings: `invalid_settings`, `insecure_issuer` (http off loopback), `unsupported_redirect_uri`,
+ *   `invalid_client_details` (a registration details file);
+ * - the provider: `discovery_failed`, `network_error`, `invalid_response`, `token_request_failed`,
+ *   `id_token_invalid`, `userinfo_invalid`;
+ * - signing in: `browser_open_failed`, `port_in_use`, `timeout`, `cancelled`, `state_mismatch`,
+ *   `issuer_mismatch` (RFC 9207), `no_pending_attempt`, `redirect_replayed`, `invalid_code`,
+ *   `window_titles_unavailable`;
+ * - tokens: `not_signed_in`, `token_expired`, `session_expired` (refresh token refused: signed out);
+ * - the keychain: `keychain_unavailable` (no plaintext fallback), `stored_session_invalid`;
+ * - registration: `registration_unsupported`, `already_registered`.
+ */
 export type ClientErrorCode =
   | 'invalid_settings'
   | 'insecure_issuer'

@@ -1,5 +1,9 @@
 // The library API of connect-desktop's core: plain Node, no Electron. The app (main/) and the CLI
-// (src/cli/) are faces over exactly these functions.
+// (src/cli/) are faces over exactly these functions. Start with createClient() (docs/library.md).
+export { createClient, type ClientOptions, type ConnectClient, type ClientEvent, type SignInCall } from './client.js';
+export { authorizedFetch } from './authorized-fetch.js';
+export { reloadUserInfo } from './userinfo.js';
+export { adviceFor } from './advice.js';
 export {
   signIn,
   startSignIn,

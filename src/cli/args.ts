@@ -9,7 +9,7 @@ export class UsageError extends Error {
   readonly code = 'usage';
 }
 
-export const COMMANDS = ['login', 'status', 'token', 'logout', 'redirect-defaults', 'deliver', 'discover', 'register', 'registration'] as const;
+export const COMMANDS = ['login', 'status', 'token', 'logout', 'userinfo', 'fetch', 'redirect-defaults', 'deliver', 'discover', 'register', 'registration'] as const;
 export const REGISTRATION_ACTIONS = ['show', 'update', 'delete'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -24,6 +24,8 @@ const OPTIONS_OF: Record<Command, readonly string[]> = {
   discover: ['json'],
   register: ['issuer', 'initial-access-token-env', 'software-statement', 'details', 'request-only', 'out', 'profile', 'json'],
   registration: ['details', 'profile', 'json'],
+  userinfo: ['profile', 'json'],
+  fetch: ['profile', 'request', 'header', 'data', 'include'],
 };
 
 export interface ParsedCommand {
@@ -52,6 +54,11 @@ export interface ParsedCommand {
   requestOnly?: boolean;
   out?: string;
   issuer?: string;
+  /** fetch */
+  method?: string;
+  headers?: Array<[string, string]>;
+  data?: string;
+  include?: boolean;
   /** registration show|update|delete */
   action?: (typeof REGISTRATION_ACTIONS)[number];
 }
@@ -79,6 +86,10 @@ Commands:
             Write the registration request (Markdown and JSON) for a provider that registers by hand
   registration show|update|delete [--details FILE.json] [--profile NAME]
             Read, change (from a details file) or delete the profile's registration (RFC 7592)
+  userinfo  Print the user's claims from the provider's userinfo endpoint
+  fetch URL [-X METHOD] [-H 'Name: value']... [-d DATA] [-i]
+            Call a resource server with the access token (renewed when needed, once more after an
+            invalid_token answer) and print the response like curl (-i: with its status and headers)
   deliver URL
             Hand a custom-scheme redirect URL (as the OS launches the registered handler) to the
             login waiting for the profile
@@ -102,7 +113,7 @@ Options for login:
 
 Options for every command:
   --profile NAME             Keychain profile (default: $CONNECT_PROFILE, else "default")
-  --json                     all but token: print exactly one JSON object on stdout
+  --json                     all but token and fetch: print exactly one JSON object on stdout
   -h, --help                 Show this help
   --version                  Show the version
 
@@ -143,6 +154,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         details: { type: 'string' },
         'request-only': { type: 'boolean', default: false },
         out: { type: 'string' },
+        request: { type: 'string', short: 'X' },
+        header: { type: 'string', short: 'H', multiple: true },
+        data: { type: 'string', short: 'd' },
+        include: { type: 'boolean', short: 'i', default: false },
       },
     });
   } catch (error) {
@@ -155,8 +170,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (positionals.length === 0) throw new UsageError(`a command is required (${known})`);
   const [command, ...extra] = positionals;
   if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command "${command}" (expected ${known})`);
-  const url = command === 'deliver' ? extra.shift() : undefined;
+  const url = command === 'deliver' || command === 'fetch' ? extra.shift() : undefined;
   if (command === 'deliver' && !url) throw new UsageError('deliver needs the URL to hand over');
+  if (command === 'fetch' && !url) throw new UsageError('fetch needs the URL of the resource');
   const input = command === 'discover' ? extra.shift() : undefined;
   if (command === 'discover' && !input) throw new UsageError('discover needs an e-mail address or an issuer URL');
   const action = command === 'registration' ? extra.shift() : undefined;
@@ -202,6 +218,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (input) run.input = input;
   if (action) run.action = action as (typeof REGISTRATION_ACTIONS)[number];
   if (values.details) run.details = values.details;
+  if (command === 'fetch') {
+    run.method = (values.request ?? (values.data !== undefined ? 'POST' : 'GET')).toUpperCase();
+    if (!/^[A-Z]+$/.test(run.method)) throw new UsageError(`-X takes an HTTP method, not "${values.request}"`);
+    run.headers = (values.header ?? []).map((h) => {
+      const colon = h.indexOf(':');
+      if (colon < 1) throw new UsageError(`-H takes "Name: value", not "${h}"`);
+      return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()] as [string, string];
+    });
+    if (values.data !== undefined) run.data = values.data;
+    run.include = values.include;
+    try {
+      new URL(url as string);
+    } catch {
+      throw new UsageError(`fetch needs an absolute URL, not "${url}"`);
+    }
+  }
   if (values['initial-access-token-env']) run.initialAccessTokenEnv = values['initial-access-token-env'];
   if (values['software-statement']) run.softwareStatement = values['software-statement'];
   if (values['request-only']) run.requestOnly = true;

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
+import { authorizedFetch } from '../authorized-fetch.js';
+import { reloadUserInfo } from '../userinfo.js';
 import { ConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
@@ -14,7 +16,8 @@ import { sendHandoff, serveHandoff } from '../handoff.js';
 import { signOut, type SignOutResult } from '../sign-out.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
-import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration, type Io } from './registration-commands.js';
+import type { Io } from './io.js';
+import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration } from './registration-commands.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -24,6 +27,7 @@ export const EXIT_USAGE = 2;
 const stdio: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  raw: (bytes) => process.stdout.write(bytes),
 };
 
 function version(): string {
@@ -236,6 +240,32 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
   return EXIT_OK;
 }
 
+async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const claims = (await reloadUserInfo(store, run.profile)).claims;
+  if (run.json) io.out(`${JSON.stringify({ status: 'ok', profile: run.profile, claims })}\n`);
+  else io.out(Object.entries(claims).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n');
+  return EXIT_OK;
+}
+
+async function fetchCommand(run: ParsedCommand, store: TokenStore, io: Io, raw: (bytes: Uint8Array) => void): Promise<number> {
+  const response = await authorizedFetch(store, run.profile, run.url as string, {
+    method: run.method as string,
+    headers: run.headers ?? [],
+    ...(run.data !== undefined ? { body: run.data } : {}),
+  }).catch((error: unknown) => {
+    if (error instanceof ConnectError) throw error;
+    const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).message;
+    throw new ConnectError('network_error', `Could not reach ${new URL(run.url as string).origin} (${code}).`);
+  });
+  if (run.include) {
+    const lines = [`HTTP/1.1 ${response.status} ${response.statusText}`];
+    response.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+    io.out(`${lines.join('\r\n')}\r\n\r\n`);
+  }
+  raw(new Uint8Array(await response.arrayBuffer()));
+  return EXIT_OK;
+}
+
 function redirectDefaults(run: ParsedCommand, io: Io): number {
   const uris = defaultRedirectUris(run.technology as Technology, run.clientId as string);
   if (run.json) io.out(`${JSON.stringify({ technology: run.technology, client_id: run.clientId, redirect_uris: uris })}\n`);
@@ -275,6 +305,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     switch (run.command) {
       case 'redirect-defaults':
         return redirectDefaults(run, io);
+      case 'userinfo':
+        return await userinfo(run, store, io);
+      case 'fetch':
+        return await fetchCommand(run, store, io, io.raw ?? ((bytes) => io.out(Buffer.from(bytes).toString('utf8'))));
       case 'deliver':
         return await deliver(run, io);
       case 'discover':

@@ -19,11 +19,8 @@ import { webFingerIssuer } from '../registration/webfinger.js';
 import { resolveSettings, type ProviderSettings } from '../settings.js';
 import type { TokenStore } from '../token-store.js';
 import type { ParsedCommand } from './args.js';
+import type { Io } from './io.js';
 
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 const EXIT_OK = 0;
 

@@ -7,6 +7,7 @@ import Provider, { type Configuration } from 'oidc-provider';
 import { oobResultPages } from './oob-pages.js';
 import { tokenLogout } from './token-logout.js';
 import { webFingerResponder } from './webfinger.js';
+import { protectedResource } from './resource.js';
 
 export const PUBLIC_CLIENT_ID = 'com.example.connect-desktop';
 export const CONFIDENTIAL_CLIENT_ID = 'com.example.connect-desktop.confidential';
@@ -178,6 +179,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   provider.use(oobResultPages());
   provider.use(tokenLogout(provider));
   provider.use(webFingerResponder(issuer));
+  provider.use(protectedResource(provider));
   // Keep the test output quiet: oidc-provider reports every server_error it renders on 'server_error'.
   provider.on('server_error', (_ctx, err) => {
     if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);

@@ -1,0 +1,39 @@
+// A minimal Electron main process using the library with the custom-scheme redirect
+// (<client-id>://connect/oauth2callback): the OS hands the URL back, the library finishes signing in.
+//   ISSUER=http://127.0.0.1:9090 npx electron examples/electron-main.mjs
+import { app, BrowserWindow, dialog, shell } from 'electron';
+import { createClient } from 'connect-desktop';
+
+const scheme = 'com.example.connect-desktop';
+const client = createClient({
+  settings: { issuer: process.env.ISSUER ?? 'http://127.0.0.1:9090', clientId: scheme, redirectUri: `${scheme}://connect/oauth2callback` },
+  // The system browser, only for the URLs the library built.
+  browser: { open: (url) => shell.openExternal(url) },
+});
+
+const deliver = (url) => client.deliverRedirect(url).catch((error) => console.error(`refused: ${error.code}`));
+
+if (!app.requestSingleInstanceLock()) app.quit();
+// macOS hands the URL over with open-url; Windows and Linux start a second instance with it in argv.
+app.on('open-url', (event, url) => {
+  event.preventDefault();
+  deliver(url);
+});
+app.on('second-instance', (_event, argv) => {
+  const url = argv.find((arg) => arg.startsWith(`${scheme}:`));
+  if (url) deliver(url);
+});
+if (process.defaultApp) app.setAsDefaultProtocolClient(scheme, process.execPath, [process.argv[1]]);
+else app.setAsDefaultProtocolClient(scheme);
+
+await app.whenReady();
+const window = new BrowserWindow({ width: 420, height: 240, webPreferences: { contextIsolation: true, sandbox: true } });
+await window.loadURL('data:text/html,<h1 style="font-family:sans-serif">Finish signing in in your browser...</h1>');
+try {
+  const session = await client.signIn();
+  window.show();
+  await dialog.showMessageBox(window, { message: `Signed in as ${session.claims.name ?? session.sub}` });
+} catch (error) {
+  await dialog.showMessageBox(window, { type: 'error', message: `${error.code}: ${error.message}` });
+}
+app.quit();

@@ -1,0 +1,179 @@
+// The library as a developer uses it (createClient), the CLI's userinfo and fetch, and the examples,
+// against the demo provider and its protected resource.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createClient, type ClientEvent } from '../src/client.js';
+import type { ConnectError } from '../src/errors.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { TokenStore } from '../src/token-store.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { ROOT, browserUser, jsonOf, profileTracker, runCli, testProfile } from './support/cli.js';
+import { NO_ELECTRON, electronBinary } from './support/electron.js';
+import { SharedBrowser } from './support/shared-browser.js';
+
+let provider: TestProvider;
+let user: SharedBrowser;
+let refreshes = 0;
+const store = new TokenStore(keychainStore());
+const { profileFor, signOutAll } = profileTracker();
+
+before(async () => {
+  provider = await startTestProvider();
+  provider.provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: unknown } } }) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes++;
+  });
+  user = await SharedBrowser.start();
+});
+
+after(async () => {
+  await signOutAll();
+  await user.close();
+  await provider.close();
+});
+
+describe('createClient', () => {
+  test('sign in, events, status, userInfo, fetch with a retry after invalid_token, sign out', async () => {
+    const profile = profileFor('library');
+    const client = createClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+      profile,
+      store,
+      browser: user.opener(),
+      timeoutMs: 30_000,
+    });
+    const events: ClientEvent[] = [];
+    client.on((event) => events.push(event));
+    assert.equal(await client.status(), null);
+
+    const session = await client.signIn();
+    assert.equal(session.sub, 'alice');
+    assert.deepEqual(
+      events.map((e) => (e.type === 'sign-in' ? `sign-in:${e.event.type}` : e.type)),
+      ['sign-in:browser-opening', 'sign-in:waiting', 'sign-in:exchanging', 'signed-in'],
+    );
+    assert.equal((await client.status())?.sub, 'alice');
+    assert.equal((await client.userInfo()).email, 'alice@example.com');
+
+    const api = `${provider.issuer}/api/resource`;
+    const first = await client.fetch(api, { method: 'POST', body: 'hello', headers: { 'Content-Type': 'text/plain' } });
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { sub: 'alice', scope: 'openid profile email offline_access', method: 'POST', body: 'hello', contentType: 'text/plain' });
+
+    // The resource server stops accepting the token before it expires (the provider dropped just that
+    // access token; RFC 7009 revocation would end the whole grant here): one renewal, one retry.
+    const token = await client.getAccessToken();
+    await (await provider.provider.AccessToken.find(token))?.destroy();
+    const before = refreshes;
+    const retried = await client.fetch(api);
+    assert.equal(retried.status, 200);
+    assert.equal(refreshes - before, 1);
+    assert.notEqual(await client.getAccessToken(), token);
+    assert.ok(events.some((e) => e.type === 'refreshed'));
+
+    await assert.rejects(client.fetch('http://resource.example.com/api'), (e: ConnectError) => e.code === 'insecure_issuer');
+    await assert.rejects(client.submitCode('x'), (e: ConnectError) => e.code === 'no_pending_attempt');
+
+    const stored = await store.load(profile);
+    const out = await client.signOut();
+    assert.equal(out.revoked, true);
+    assert.equal(events.at(-1)?.type, 'signed-out');
+    assert.equal(await client.status(), null);
+    const seen = JSON.stringify(events);
+    assert.ok(stored && !seen.includes(stored.accessToken) && !seen.includes(stored.refreshToken as string), 'events carry no token');
+  });
+});
+
+describe('connect-login userinfo and fetch', () => {
+  test('userinfo prints the claims; fetch prints the response like curl, -i with status and headers', async () => {
+    const profile = profileFor('cli-fetch');
+    const login = await runCli(['login', '--issuer', provider.issuer, '--client-id', provider.publicClientId, '--profile', profile], {
+      BROWSER: browserUser({ user: 'bob' }).BROWSER,
+    });
+    assert.equal(login.code, 0, login.stderr);
+
+    const info = await runCli(['userinfo', '--profile', profile, '--json']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal((jsonOf(info).claims as { email: string }).email, 'bob@example.com');
+    const text = await runCli(['userinfo', '--profile', profile]);
+    assert.match(text.stdout, /^name: Bob Example$/m);
+
+    const api = `${provider.issuer}/api/resource`;
+    const get = await runCli(['fetch', api, '--profile', profile]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(JSON.parse(get.stdout).sub, 'bob');
+
+    const post = await runCli(['fetch', api, '-X', 'PUT', '-H', 'Content-Type: application/json', '-d', '{"a":1}', '-i', '--profile', profile]);
+    assert.equal(post.code, 0, post.stderr);
+    const [head, body] = post.stdout.split('\r\n\r\n');
+    assert.match(head ?? '', /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head ?? '', /\r\nx-resource: demo(\r\n|$)/);
+    assert.deepEqual(JSON.parse(body ?? ''), { sub: 'bob', scope: 'openid profile email offline_access', method: 'PUT', body: '{"a":1}', contentType: 'application/json' });
+    assert.ok(!post.stdout.includes('Bearer'), 'the token is not printed');
+
+    const bad = await runCli(['fetch', api, '-H', 'no colon', '--profile', profile]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /-H takes "Name: value"/);
+    const signedOut = await runCli(['fetch', api, '--profile', testProfile('nobody')]);
+    assert.equal(signedOut.code, 1);
+    assert.match(signedOut.stderr, /^error: not_signed_in: /m);
+  });
+});
+
+describe('examples', () => {
+  test('examples/node-loopback.mjs signs in, calls the API and signs out against the demo provider', async () => {
+    const profile = profileFor('example');
+    const child = spawn(process.execPath, [join(ROOT, 'examples/node-loopback.mjs'), provider.issuer, provider.publicClientId, `${provider.issuer}/api/resource`], {
+      cwd: ROOT,
+      env: { ...process.env, CONNECT_PROFILE: profile, BROWSER: browserUser({ user: 'alice' }).BROWSER },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, out);
+    assert.match(out, /^Opening your browser to sign in\.\.\.\nSigned in as Alice Example\.\nGET .*\/api\/resource: 200 \{"sub":"alice",.*\}\nSigned out; the tokens were revoked\.\n$/);
+  });
+
+  test('examples/electron-main.mjs is a minimal main process (under 60 lines) on the public API', () => {
+    const source = readFileSync(join(ROOT, 'examples/electron-main.mjs'), 'utf8');
+    assert.ok(source.split('\n').length < 60);
+    const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+    assert.deepEqual(imports, ['electron', 'connect-desktop']);
+    assert.match(source, /redirectUri: `\$\{scheme\}:\/\/connect\/oauth2callback`/);
+    assert.match(source, /client\.deliverRedirect\(url\)/);
+  });
+
+  test('examples/electron-main.mjs runs in Electron', { skip: electronBinary() ? false : NO_ELECTRON }, async () => {
+    const { _electron: electron } = await import('playwright-core');
+    const app = await electron.launch({
+      executablePath: electronBinary() as string,
+      args: [join(ROOT, 'examples/electron-main.mjs'), '--no-sandbox'],
+      env: { ...process.env, ISSUER: provider.issuer },
+    });
+    const window = await app.firstWindow();
+    assert.match(await window.content(), /Finish signing in in your browser/);
+    await app.close();
+  });
+});
+
+describe('guides', () => {
+  test('every error code has its cause and fix in docs/troubleshooting.md', () => {
+    const errors = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8');
+    const union = /export type ClientErrorCode =([^;]+);/.exec(errors)?.[1] ?? '';
+    const codes = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+    assert.ok(codes.length > 20);
+    const guide = readFileSync(join(ROOT, 'docs/troubleshooting.md'), 'utf8');
+    const missing = codes.filter((code) => !guide.includes(`\`${code}\``));
+    assert.deepEqual(missing, []);
+  });
+
+  test('the README links every guide', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const guide of ['architecture', 'redirect-kinds', 'your-provider', 'platform-notes', 'troubleshooting', 'library']) {
+      assert.match(readme, new RegExp(`\\(docs/${guide}\\.md\\)`), guide);
+    }
+  });
+});
