@@ -132,6 +132,15 @@ class HelperProcess {
 
 let helper: HelperProcess | undefined;
 
+// One keychain request at a time: keychain daemons are not built for bursts (a hundred parallel
+// lookups have been seen to crash GNOME Keyring), and the requests are quick one by one.
+let queue: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = queue.then(work, work);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 async function inProcess(op: Op, timeoutMs: number): Promise<Value> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -157,7 +166,7 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
   const isolate = options.isolate ?? process.platform === 'linux';
   const call = async (op: Op): Promise<Value> => {
     try {
-      return isolate ? await (helper ??= new HelperProcess()).call(op, timeoutMs) : await inProcess(op, timeoutMs);
+      return await oneAtATime(() => (isolate ? (helper ??= new HelperProcess()).call(op, timeoutMs) : inProcess(op, timeoutMs)));
     } catch (error) {
       throw unavailable(op.op, error instanceof Error ? error.message : String(error), error);
     }
