@@ -122,6 +122,25 @@ describe('refresh', () => {
     });
   }
 
+  test('a renewed ID token about another user is refused, and the profile is signed out', async () => {
+    const rogue = await startTestProvider({ subjectOnRefresh: 'mallory' });
+    const profile = testProfile('other-subject');
+    profiles.push(profile);
+    try {
+      await signIn({ settings: { issuer: rogue.issuer, clientId: rogue.publicClientId }, profile, store, browser: browser.opener(), timeoutMs: 30_000 });
+      const token = await runCli(['token', '--profile', profile]);
+      assert.equal(token.code, 0, 'the first access token is still fresh');
+      await assert.rejects(getAccessToken(store, profile, { force: true }), (e: { code?: string; message?: string }) => {
+        assert.equal(e.code, 'id_token_invalid');
+        assert.match(e.message ?? '', /about another user, issuer or client .* was signed out for safety; please sign in again\.$/);
+        return true;
+      });
+      assert.equal(await store.load(profile), null);
+    } finally {
+      await rogue.close();
+    }
+  });
+
   test('a revoked refresh token: the next refresh signs out with "please sign in again"', async () => {
     const profile = await signedInProfile('revoked');
     const session = (await store.load(profile)) as StoredSession;

@@ -34,6 +34,8 @@ export interface TestProviderOptions {
   initialAccessToken?: string;
   /** Secret of the pre-registered confidential client. Default: random. */
   confidentialClientSecret?: string;
+  /** Misbehave: ID tokens issued on refresh name this subject instead of the user's. */
+  subjectOnRefresh?: string;
 }
 
 export interface TestProvider {
@@ -159,13 +161,11 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     },
     jwks: signingKeys(),
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    findAccount: async (_ctx, accountId) => ({
-      accountId,
-      claims: async () => {
-        const user = userFor(accountId);
-        return { sub: accountId, ...user, email_verified: true };
-      },
-    }),
+    findAccount: async (ctx, accountId) => {
+      const refreshing = (ctx?.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';
+      const id = refreshing && options.subjectOnRefresh ? options.subjectOnRefresh : accountId;
+      return { accountId: id, claims: async () => ({ sub: id, ...userFor(id), email_verified: true }) };
+    },
     // Errors from oidc-provider are rendered as plain pages; keep them free of outside resources.
     renderError: async (ctx, out) => {
       ctx.type = 'html';
