@@ -229,6 +229,21 @@ describe('dynamic registration', () => {
     await runCli(['registration', 'delete', '--profile', profile]);
   });
 
+  test('a software statement is sent as given (RFC 7591 §2.3), with the metadata', async () => {
+    const profile = testProfile('statement');
+    profiles.push(profile);
+    const dir = mkdtempSync(join(tmpdir(), 'connect-statement-'));
+    const statement = 'eyJhbGciOiJub25lIn0.eyJzb2Z0d2FyZV9pZCI6ImNvbm5lY3QtZGVza3RvcCJ9.';
+    writeFileSync(join(dir, 'statement.jwt'), `${statement}\n`);
+    const registered = await runCli(['register', '--issuer', open.issuer, '--software-statement', join(dir, 'statement.jwt'), '--profile', profile, '--json']);
+    assert.equal(registered.code, 0, registered.stdout + registered.stderr);
+    const body = open.registrationRequests.at(-1) ?? {};
+    assert.equal(body.software_statement, statement);
+    assert.deepEqual(body.redirect_uris, ['http://127.0.0.1/connect/oauth2callback']);
+    assert.equal(body.token_endpoint_auth_method, 'none');
+    await runCli(['registration', 'delete', '--profile', profile]);
+  });
+
   test('the provider\'s error responses become typed errors with its description', async () => {
     await assert.rejects(
       registerClient({ issuer: open.issuer, metadata: { redirect_uris: ['https://localhost/cb'], application_type: 'native' } }),

@@ -39,6 +39,8 @@ export interface TestProviderOptions {
 }
 
 export interface TestProvider {
+  /** The bodies the registration endpoint received, newest last (for tests). */
+  registrationRequests: Array<Record<string, unknown>>;
   issuer: string;
   port: number;
   provider: Provider;
@@ -176,10 +178,14 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   };
 
   const provider = new Provider(issuer, configuration);
+  const registrationRequests: Array<Record<string, unknown>> = [];
   provider.use(oobResultPages());
   provider.use(tokenLogout(provider));
   provider.use(webFingerResponder(issuer));
   provider.use(protectedResource(provider));
+  provider.on('registration_create.success', (ctx: { oidc: { body?: Record<string, unknown> } }) => {
+    registrationRequests.push({ ...(ctx.oidc.body ?? {}) });
+  });
   // Keep the test output quiet: oidc-provider reports every server_error it renders on 'server_error'.
   provider.on('server_error', (_ctx, err) => {
     if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);
@@ -187,6 +193,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   server.on('request', provider.callback());
 
   return {
+    registrationRequests,
     issuer,
     port,
     provider,
