@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ -z "${CONNECT_TEST_SESSION:-}" ]; then
   npm run build --silent
-  npm run lint --silent
+  [ "${CONNECT_BENCH:-}" = 1 ] || npm run lint --silent
   export CONNECT_TEST_SESSION=1
   for tool in dbus-run-session gnome-keyring-daemon Xvfb /usr/bin/chromium; do
     command -v "$tool" >/dev/null || { echo "error: $tool is missing; install: apt-get install dbus gnome-keyring xvfb chromium" >&2; exit 2; }
@@ -36,6 +36,12 @@ Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(head -n1 "$work/display")"
+
+# `npm run bench` runs the benchmarks in the same private session.
+if [ "${CONNECT_BENCH:-}" = 1 ]; then
+  node dist/test/bench/bench.js
+  exit $?
+fi
 
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)

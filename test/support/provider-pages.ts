@@ -24,7 +24,8 @@ export async function actOnProviderPages(page: Page, options: ProviderPagesOptio
     await page.waitForLoadState('domcontentloaded');
     const here = new URL(page.url());
     if (options.stopAtOrigin && here.origin === options.stopAtOrigin) return steps;
-    const moved = () => page.waitForURL((u) => u.href !== here.href);
+    // The next page has committed (its load may never finish: the app's loopback closes at once).
+    const moved = () => page.waitForURL((u) => u.href !== here.href, { waitUntil: 'commit' });
     if (await page.locator('input[name="login"]').count()) {
       if (options.action === 'deny') {
         steps.push('cancel');

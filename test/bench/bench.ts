@@ -1,0 +1,251 @@
+// `npm run bench`: figures measured against the demo provider, real chromium, the real Secret
+// Service and a real X server, in one run. Prints a table and writes bench/results.json. Figures are
+// reported, never asserted. (The side-by-side with AppAuth-JS comes with the benchmark issue.)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as oidc from 'openid-client';
+import { getAccessToken } from '../../src/access-token.js';
+import { createAuthorizationRequest } from '../../src/authorization-request.js';
+import { checkAuthorizationResponse } from '../../src/authorization-response.js';
+import { discover } from '../../src/discovery.js';
+import { keychainStore } from '../../src/secret-store/keychain.js';
+import type { StoredSession } from '../../src/session.js';
+import { resolveSettings } from '../../src/settings.js';
+import { signIn } from '../../src/sign-in.js';
+import { exchangeCode } from '../../src/token-exchange.js';
+import { TokenStore } from '../../src/token-store.js';
+import { x11TitleSource } from '../../src/window-titles/x11.js';
+import { startTestProvider } from '../provider/provider.js';
+import { launchChromium } from '../support/chromium.js';
+import { CLI, ROOT } from '../support/cli.js';
+import { actOnProviderPages } from '../support/provider-pages.js';
+import { RendererHost } from '../support/renderer-host.js';
+import { SharedBrowser } from '../support/shared-browser.js';
+
+interface Figure {
+  name: string;
+  unit: string;
+  median: number;
+  p95: number;
+  n: number;
+  target?: string;
+}
+
+const figures: Figure[] = [];
+
+function record(name: string, unit: string, samples: number[], target?: string): void {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  figures.push({ name, unit, median: round(at(0.5)), p95: round(at(0.95)), n: samples.length, ...(target ? { target } : {}) });
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const store = new TokenStore(keychainStore());
+const provider = await startTestProvider({ accessTokenTtl: 3600 });
+const browser = await launchChromium();
+const context = await browser.newContext();
+
+/** A fresh authorization response for `redirectUri` (the browser already signed in: consent only). */
+async function freshResponse(config: oidc.Configuration, redirectUri: string, receive: () => Promise<URLSearchParams>) {
+  const request = await createAuthorizationRequest(config, { redirectUri, scope: 'openid profile email offline_access' });
+  const page = await context.newPage();
+  const received = receive();
+  await page.goto(request.url.href);
+  await actOnProviderPages(page, { user: 'alice', password: 'pw', action: 'approve', stopAtOrigin: new URL(redirectUri).origin });
+  const params = await received;
+  await page.close();
+  return { request, params };
+}
+
+// 1. Redirect → tokens validated (and, for ours, persisted): ours vs a bare openid-client exchange.
+{
+  let waiting: ((p: URLSearchParams) => void) | undefined;
+  const server = createServer((req, res) => {
+    res.end('ok');
+    waiting?.(new URL(req.url ?? '/', 'http://x').searchParams);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/connect/oauth2callback`;
+  const receive = () => new Promise<URLSearchParams>((resolve) => (waiting = resolve));
+  const settings = resolveSettings({ issuer: provider.issuer, clientId: provider.publicClientId, redirectUri });
+  const config = await discover(settings); // discovery and JWKS cached from here on
+  const ours: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < 22; i++) {
+    const a = await freshResponse(config, redirectUri, receive);
+    let t = performance.now();
+    checkAuthorizationResponse(a.params, { state: a.request.state, issuer: provider.issuer, issRequired: true });
+    const session = await exchangeCode({ config, request: a.request, scope: settings.scope }, a.params);
+    await store.save('bench-exchange', session);
+    if (i >= 2) ours.push(performance.now() - t);
+
+    const b = await freshResponse(config, redirectUri, receive);
+    const url = new URL(redirectUri);
+    url.search = b.params.toString();
+    t = performance.now();
+    await oidc.authorizationCodeGrant(config, url, { pkceCodeVerifier: b.request.codeVerifier, expectedState: b.request.state, expectedNonce: b.request.nonce });
+    if (i >= 2) floor.push(performance.now() - t);
+  }
+  await store.remove('bench-exchange');
+  server.close();
+  record('redirect → tokens validated + persisted (ours)', 'ms', ours, '≤ 1.3× the floor');
+  record('redirect → tokens (bare openid-client, the floor)', 'ms', floor);
+}
+
+// 2. A whole automated sign-in with a provider session (browser running): ours.
+{
+  const user = await SharedBrowser.start();
+  const samples: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const t = performance.now();
+    await signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId }, profile: 'bench-signin', store, browser: user.opener() });
+    if (i >= 1) samples.push(performance.now() - t);
+  }
+  await store.remove('bench-signin');
+  await user.close();
+  record('whole sign-in, provider session open (ours)', 'ms', samples);
+}
+
+// 3. oob:auto: page title change → title seen; and the CPU watching costs while nothing happens.
+{
+  const windows = await launchChromium({ headless: false });
+  const page = await (await windows.newContext()).newPage();
+  await page.setContent('<title>waiting</title>');
+  let seen: ((titles: string[]) => void) | undefined;
+  const watch = x11TitleSource().watch((titles) => seen?.(titles));
+  const latencies: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const title = `Success state=S${i}&code=C${i}`;
+    const arrived = new Promise<number>((resolve) => {
+      seen = (titles) => {
+        if (titles.some((t) => t.startsWith(title))) resolve(performance.now());
+      };
+    });
+    const t = performance.now();
+    await page.evaluate(`document.title = ${JSON.stringify(title)}`);
+    latencies.push((await arrived) - t);
+  }
+  seen = undefined;
+  const before = process.cpuUsage();
+  const wall = performance.now();
+  await new Promise((r) => setTimeout(r, 5000));
+  const used = process.cpuUsage(before);
+  const idle = ((used.user + used.system) / 1000 / (performance.now() - wall)) * 100;
+  watch.close();
+  await windows.close();
+  record('oob:auto title change → captured (X11)', 'ms', latencies, 'p95 ≤ 50 ms');
+  record('oob:auto watching while idle', '% of one core', [idle], '≤ 0.5 %');
+}
+
+// 4. CLI cold start: `connect-login status` wall time and peak RSS (a child measured by the kernel).
+{
+  const wall: number[] = [];
+  const rss: number[] = [];
+  const probe = 'import resource,subprocess,sys,time\nt=time.perf_counter()\nsubprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\nprint(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+  for (let i = 0; i < 12; i++) {
+    const out = spawnSync('python3', ['-c', probe, process.execPath, CLI, 'status', '--profile', 'bench-none'], { encoding: 'utf8' }).stdout.trim().split(' ');
+    if (i >= 2) {
+      wall.push(Number(out[0]) * 1000);
+      rss.push(Number(out[1]) / 1024);
+    }
+  }
+  record('CLI cold start: connect-login status', 'ms', wall, '≤ 120 ms');
+  record('CLI cold start: peak RSS', 'MB', rss, '≤ 60 MB');
+}
+
+// 5. Refresh: latency, and 100 concurrent getAccessToken() → refresh requests.
+{
+  let refreshes = 0;
+  provider.provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: unknown } } }) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes++;
+  });
+  const user = await SharedBrowser.start();
+  await signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId }, profile: 'bench-refresh', store, browser: user.opener() });
+  await user.close();
+  const latency: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const t = performance.now();
+    await getAccessToken(store, 'bench-refresh', { force: true });
+    if (i >= 2) latency.push(performance.now() - t);
+  }
+  record('refresh (forced, under the profile lock)', 'ms', latency);
+  const session = (await store.load('bench-refresh')) as StoredSession;
+  await store.save('bench-refresh', { ...session, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+  const before = refreshes;
+  await Promise.all(Array.from({ length: 100 }, () => getAccessToken(store, 'bench-refresh')));
+  record('100 concurrent getAccessToken() on an expired token → refresh requests', 'requests', [refreshes - before], '1');
+  await store.remove('bench-refresh');
+}
+
+// 6. Keychain: write and read a full token set (chunked over several entries).
+{
+  const full: StoredSession = {
+    version: 1, issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+    scope: 'openid profile email offline_access', sub: 'alice', claims: { sub: 'alice', name: 'Alice Example', email: 'alice@example.com' },
+    accessToken: 'a'.repeat(900), tokenType: 'Bearer', expiresAt: null, refreshToken: 'r'.repeat(400), idToken: 'i'.repeat(1000), obtainedAt: 1,
+  };
+  const writes: number[] = [];
+  const reads: number[] = [];
+  for (let i = 0; i < 22; i++) {
+    let t = performance.now();
+    await store.save('bench-keychain', full);
+    if (i >= 2) writes.push(performance.now() - t);
+    t = performance.now();
+    await store.load('bench-keychain');
+    if (i >= 2) reads.push(performance.now() - t);
+  }
+  await store.remove('bench-keychain');
+  record(`keychain write of a token set (${JSON.stringify(full).length} chars)`, 'ms', writes);
+  record('keychain read of a token set', 'ms', reads);
+}
+
+// 7. Renderer: bundle size, and first contentful paint in Chromium.
+{
+  const dir = join(ROOT, 'dist/renderer');
+  const bytes = readdirSync(dir).filter((f) => !f.endsWith('.map')).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+  record('renderer bundle (html + js + css)', 'KB', [bytes / 1024]);
+  const host = await RendererHost.start();
+  const signedOut = { ok: true, value: { signedIn: false, issuer: provider.issuer, clientId: 'bench', redirectUri: 'http://127.0.0.1/cb', redirectKind: 'loopback' } };
+  const settings = { ok: true, value: { configured: true, issuer: provider.issuer, clientId: 'bench', hasSecret: false, redirectKind: 'loopback', scope: 'openid', platformDefault: 'loopback', demoIssuer: provider.issuer } };
+  const api = new Proxy({}, { get: (_t, name) => async () => (name === 'settings' ? settings : signedOut) }) as never;
+  const paints: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    const page = await host.open(browser, api);
+    await page.locator('#signed-out').waitFor();
+    paints.push(Number(await page.evaluate(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN`)));
+    await page.context().close();
+  }
+  host.close();
+  record('renderer first contentful paint', 'ms', paints);
+}
+
+await browser.close();
+await provider.close();
+
+const versions = (name: string) => (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+const result = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), platform: process.platform },
+  versions: {
+    node: process.version,
+    'openid-client': versions('openid-client'),
+    'oidc-provider': versions('oidc-provider'),
+    chromium: spawnSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).stdout.trim(),
+  },
+  figures,
+};
+mkdirSync(join(ROOT, 'bench'), { recursive: true });
+writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(result, null, 2)}\n`);
+
+const width = Math.max(...figures.map((f) => f.name.length));
+console.log(`\n${'figure'.padEnd(width)}  ${'median'.padStart(9)}  ${'p95'.padStart(9)}  unit           n   target`);
+for (const f of figures) {
+  console.log(`${f.name.padEnd(width)}  ${String(f.median).padStart(9)}  ${String(f.p95).padStart(9)}  ${f.unit.padEnd(13)} ${String(f.n).padStart(3)}   ${f.target ?? ''}`);
+}
+console.log(`\nWrote bench/results.json (${result.machine.cpus} cores, Node ${process.version}).`);
+process.exit(0);
