@@ -114,7 +114,7 @@ if (!app.requestSingleInstanceLock()) {
     if (!client) return void early.push(url);
     void client.deliverRedirect(url).then((result) => {
       if (result.ok) bringToFront();
-      else console.error(`connect-desktop: redirect refused: ${result.error.code}: ${result.error.message}`);
+      else console.error(`connect-desktop: a sign-in response URL was refused (${result.error.code})`);
     });
   };
 
