@@ -68,6 +68,8 @@ export interface AccessTokenOptions {
   /** Renew even if the stored token is still fresh ("Refresh now"). */
   force?: boolean;
   lock?: LockOptions;
+  /** Called when the session returned has a new access token (renewed here or by another process). */
+  onRenewed?: (session: StoredSession) => void;
 }
 
 const inFlight = new WeakMap<TokenStore, Map<string, Promise<StoredSession>>>();
@@ -130,7 +132,9 @@ export async function freshSession(store: TokenStore, profile: string, opts: Acc
     flight = refreshUnderLock(store, profile, session, opts.force ?? false, opts.lock).finally(() => flights.delete(profile));
     flights.set(profile, flight);
   }
-  return flight;
+  const fresh = await flight;
+  if (fresh.accessToken !== session.accessToken) opts.onRenewed?.(fresh);
+  return fresh;
 }
 
 /** A valid access token for the profile, renewed shortly before it expires. */

@@ -5,7 +5,7 @@ import { authorizedFetch } from './authorized-fetch.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { ConnectError } from './errors.js';
 import { keychainStore } from './secret-store/keychain.js';
-import { summarize, type SessionSummary } from './session.js';
+import { summarize, type SessionSummary, type StoredSession } from './session.js';
 import type { ProviderSettings } from './settings.js';
 import { startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
 import { signOut, type SignOutResult } from './sign-out.js';
@@ -76,14 +76,7 @@ export function createClient(options: ClientOptions): ConnectClient {
   };
   let pending: SignInAttempt | undefined;
 
-  /** Run `work`, and tell the listeners when it renewed the access token on the way. */
-  const reportingRenewal = async <T>(work: () => Promise<T>): Promise<T> => {
-    const before = await store.load(profile);
-    const result = await work();
-    const after = await store.load(profile);
-    if (before && after && after.accessToken !== before.accessToken) emit({ type: 'refreshed', session: summarize(after) });
-    return result;
-  };
+  const onRenewed = (session: StoredSession) => emit({ type: 'refreshed', session: summarize(session) });
 
   const waiting = (what: string): SignInAttempt => {
     if (!pending) throw new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
@@ -114,11 +107,11 @@ export function createClient(options: ClientOptions): ConnectClient {
     },
     submitCode: async (input) => waiting('A pasted code').submitCode(input),
     deliverRedirect: async (url) => waiting('A sign-in response URL').deliverRedirect(url),
-    getAccessToken: (opts = {}) => reportingRenewal(async () => (await freshSession(store, profile, opts)).accessToken),
+    getAccessToken: async (opts = {}) => (await freshSession(store, profile, { ...opts, onRenewed })).accessToken,
     async userInfo() {
       return (await reloadUserInfo(store, profile)).claims;
     },
-    fetch: (input, init) => reportingRenewal(() => authorizedFetch(store, profile, input, init)),
+    fetch: (input, init) => authorizedFetch(store, profile, input, init, onRenewed),
     async signOut(opts = {}) {
       const result = await signOut({
         profile,
