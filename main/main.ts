@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANNELS, type ConnectApi, type SettingsInput } from '../src/app-api.js';
 import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
-import { readConfigFile } from '../src/config-file.js';
+import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
 import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopClientOptions } from '../src/desktop-client.js';
 import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
@@ -29,19 +29,9 @@ function clientOptions(): Pick<DesktopClientOptions, 'settings' | 'settingsStore
     return demo ? { settingsStore, settings: { issuer: demo, clientId: DEMO_CLIENT_ID } } : { settingsStore };
   }
   const config = readConfigFile(file);
-  const secret = config.clientSecretEnv ? process.env[config.clientSecretEnv] : undefined;
   return {
     settingsStore: memorySettingsStore(),
-    settings: {
-      issuer: config.issuer ?? '',
-      clientId: config.clientId ?? '',
-      ...(secret ? { clientSecret: secret } : {}),
-      ...(config.redirectUri ? { redirectUri: config.redirectUri } : {}),
-      ...(config.scope ? { scope: config.scope } : {}),
-      ...(config.endpoints ? { endpoints: config.endpoints } : {}),
-      ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
-      ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
-    },
+    settings: settingsFromConfig(config, process.env),
     ...(config.profile ? { profile: config.profile } : {}),
   };
 }

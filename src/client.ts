@@ -7,7 +7,7 @@ import { ConnectError } from './errors.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { summarize, type SessionSummary, type StoredSession } from './session.js';
 import type { ProviderSettings } from './settings.js';
-import { startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
+import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
 import { signOut, type SignOutResult } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { reloadUserInfo } from './userinfo.js';
@@ -79,7 +79,7 @@ export function createClient(options: ClientOptions): ConnectClient {
   const onRenewed = (session: StoredSession) => emit({ type: 'refreshed', session: summarize(session) });
 
   const waiting = (what: string): SignInAttempt => {
-    if (!pending) throw new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
+    if (!pending) throw noPendingAttempt(what);
     return pending;
   };
 

@@ -1,7 +1,7 @@
 // The JSON settings file shared by the CLI (--config FILE) and the app (connect.config.json).
 import { readFileSync } from 'node:fs';
 import { ConnectError } from './errors.js';
-import type { ProviderEndpoints } from './settings.js';
+import type { ProviderEndpoints, ProviderSettings } from './settings.js';
 
 export interface ConfigFile {
   issuer?: string;
@@ -53,4 +53,28 @@ export function readConfigFile(path: string): ConfigFile {
     if (typeof value !== expected || value === null) throw bad(`has "${key}" of the wrong type (expected a ${expected})`);
   }
   return data as ConfigFile;
+}
+
+/**
+ * The provider settings a file describes, with the secret read from the variable it names.
+ * Throws `invalid_settings` when that variable is empty or not set.
+ */
+export function settingsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): ProviderSettings {
+  let clientSecret: string | undefined;
+  if (config.clientSecretEnv !== undefined) {
+    clientSecret = env[config.clientSecretEnv];
+    if (!clientSecret) {
+      throw new ConnectError('invalid_settings', `--client-secret-env names ${config.clientSecretEnv}, but that environment variable is empty or not set`);
+    }
+  }
+  return {
+    issuer: config.issuer ?? '',
+    clientId: config.clientId ?? '',
+    ...(clientSecret ? { clientSecret } : {}),
+    ...(config.redirectUri ? { redirectUri: config.redirectUri } : {}),
+    ...(config.scope ? { scope: config.scope } : {}),
+    ...(config.endpoints ? { endpoints: config.endpoints } : {}),
+    ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
+    ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
+  };
 }

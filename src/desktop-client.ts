@@ -15,7 +15,7 @@ import { webFingerIssuer } from './registration/webfinger.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type StoredSession } from './session.js';
 import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from './settings.js';
-import { startSignIn, type SignInAttempt } from './sign-in.js';
+import { noPendingAttempt, startSignIn, type SignInAttempt } from './sign-in.js';
 import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { reloadUserInfo } from './userinfo.js';
@@ -177,7 +177,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
   };
 
   const current = async (what: string): Promise<SignInAttempt> => {
-    if (!running) throw new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
+    if (!running) throw noPendingAttempt(what);
     return running;
   };
 

@@ -84,7 +84,8 @@ export function receiverFor(settings: ResolvedSettings): RedirectReceiver {
 /** Errors after which another response may still sign the user in (paste again, keep watching). */
 const RESPONSE_ERRORS = new Set(['invalid_grant', 'state_mismatch', 'invalid_response', 'invalid_code']);
 
-function noPending(what: string): ConnectError {
+/** The error for a code or URL that arrived with no sign-in waiting for it. */
+export function noPendingAttempt(what: string): ConnectError {
   return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
 }
 
@@ -185,11 +186,11 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
     result,
     kind: settings.redirect.kind,
     submitCode: async (input) => {
-      if (finished || !pending?.submitCode) throw noPending('A pasted code');
+      if (finished || !pending?.submitCode) throw noPendingAttempt('A pasted code');
       return pending.submitCode(input);
     },
     deliverRedirect: async (url) => {
-      if (finished || !pending?.deliverRedirect) throw noPending('A sign-in response URL');
+      if (finished || !pending?.deliverRedirect) throw noPendingAttempt('A sign-in response URL');
       return pending.deliverRedirect(url);
     },
     reopenBrowser: async () => {
@@ -198,7 +199,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         () => undefined,
       );
       const url = await Promise.race([authorizationUrl, ended]);
-      if (finished || url === undefined) throw noPending('"Open the browser again"');
+      if (finished || url === undefined) throw noPendingAttempt('"Open the browser again"');
       await browser.open(url);
     },
     cancel: (reason) => controller.abort(reason ?? new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.')),

@@ -1,7 +1,7 @@
 // connect-login's command line: commands, flags and the JSON config file. Every mistake here is a
 // UsageError (exit code 2) that names the flag or key at fault.
 import { parseArgs } from 'node:util';
-import { readConfigFile } from '../config-file.js';
+import { readConfigFile, settingsFromConfig } from '../config-file.js';
 import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
 import type { ProviderSettings } from '../settings.js';
 
@@ -248,28 +248,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
 
   if (command === 'login') {
-    const issuer = values.issuer ?? config.issuer;
-    const clientId = values['client-id'] ?? config.clientId;
-    // Without an issuer, login uses the client registered in the profile (connect-login register).
-    if (issuer && !clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
-    const secretVar = values['client-secret-env'] ?? config.clientSecretEnv;
-    let clientSecret: string | undefined;
-    if (secretVar !== undefined) {
-      clientSecret = env[secretVar];
-      if (!clientSecret) throw new UsageError(`--client-secret-env names ${secretVar}, but that environment variable is empty or not set`);
-    }
-    const redirectUri = values['redirect-uri'] ?? config.redirectUri;
-    const scope = values.scope ?? config.scope;
-    run.settings = {
-      issuer: issuer ?? '',
-      clientId: clientId ?? '',
-      ...(clientSecret ? { clientSecret } : {}),
-      ...(redirectUri ? { redirectUri } : {}),
-      ...(scope ? { scope } : {}),
-      ...(config.endpoints ? { endpoints: config.endpoints } : {}),
-      ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
-      ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
+    // Flags override the file; the result is the same mapping the app uses (settingsFromConfig).
+    const merged = {
+      ...config,
+      ...(values.issuer !== undefined ? { issuer: values.issuer } : {}),
+      ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
+      ...(values['client-secret-env'] !== undefined ? { clientSecretEnv: values['client-secret-env'] } : {}),
+      ...(values['redirect-uri'] !== undefined ? { redirectUri: values['redirect-uri'] } : {}),
+      ...(values.scope !== undefined ? { scope: values.scope } : {}),
     };
+    // Without an issuer, login uses the client registered in the profile (connect-login register).
+    if (merged.issuer && !merged.clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
+    try {
+      run.settings = settingsFromConfig(merged, env);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
   return { kind: 'run', run };
 }

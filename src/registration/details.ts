@@ -3,7 +3,7 @@
 // standard client metadata (RFC 7591 / OpenID Connect Dynamic Client Registration) and a readable
 // request for a provider that registers clients by hand.
 import { ConnectError } from '../errors.js';
-import { DEFAULT_LOOPBACK_REDIRECT_URI, isLoopbackHost } from '../redirect-uri.js';
+import { isLoopbackHost } from '../redirect-uri.js';
 import { TECHNOLOGIES, checkRegisteredRedirectUri, defaultRedirectUris, type ApplicationType, type Technology } from '../redirect-defaults.js';
 import { DEFAULT_SCOPE } from '../settings.js';
 
@@ -284,5 +284,3 @@ export function parseDetailsJson(text: string, file: string): unknown {
     throw new DetailsError([{ field: '(file)', message: `${file} is not valid JSON: ${(error as Error).message}` }]);
   }
 }
-
-export { DEFAULT_LOOPBACK_REDIRECT_URI };
