@@ -300,7 +300,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return EXIT_USAGE;
   }
 
-  const store = new TokenStore(keychainStore(env.CONNECT_KEYCHAIN_SERVICE || undefined));
+  const store = new TokenStore(keychainStore());
   try {
     switch (run.command) {
       case 'redirect-defaults':
