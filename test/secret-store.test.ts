@@ -22,6 +22,16 @@ describe('OS keychain', () => {
     assert.equal(await store.get(name), null);
     assert.equal(await store.delete(name), false);
   });
+  test('a token set of several kilobytes is one entry here (the Secret Service has no small limit)', async () => {
+    const store = keychainStore(SERVICE);
+    const raw = keychainEntries(SERVICE);
+    const name = account();
+    const tokenSet = JSON.stringify({ idToken: 'i'.repeat(6000), accessToken: 'a'.repeat(3000) });
+    await store.set(name, tokenSet);
+    assert.equal(await raw.get(name), tokenSet, 'stored as is, in one step');
+    assert.deepEqual((await raw.list()).filter((entry) => entry.startsWith(name)), [name]);
+    await store.delete(name);
+  });
   // An unreachable keychain is tested through the CLI, in a process of its own (cli-login.test.ts):
   // the library keeps one D-Bus connection per process.
 });

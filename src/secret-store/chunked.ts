@@ -1,6 +1,7 @@
 // Large values over several keychain entries. Windows Credential Manager holds at most 2,560 bytes
 // per credential (and keyring stores UTF-16 there), while a token set with an ID token and claims
-// easily passes that. A value longer than `maxChars` is written as parts under a fresh generation
+// easily passes that. (macOS Keychain and the Secret Service take far more: there a token set is one
+// entry, written in one step.) A value longer than `maxChars` is written as parts under a fresh generation
 // name, then the head entry is switched to point at them (the commit), then the old parts are
 // removed: a crash at any point leaves either the old value or the new one readable.
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,6 +11,11 @@ import type { SecretStore } from './store.js';
 const MARK = 'connect-chunks:v1:';
 /** 1,000 UTF-16 characters = 2,000 bytes: under Credential Manager's 2,560-byte limit. */
 export const DEFAULT_MAX_CHARS = 1000;
+
+/** The most characters one entry of this platform's keychain takes here. */
+export function maxEntryChars(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'win32' ? DEFAULT_MAX_CHARS : 16_000;
+}
 
 interface Head {
   generation: string;

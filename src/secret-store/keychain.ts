@@ -6,8 +6,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConnectError } from '../errors.js';
-import { chunkedStore } from './chunked.js';
-import { runKeychainOp, type HelperRequest, type HelperResponse } from './keychain-helper.js';
+import { chunkedStore, maxEntryChars } from './chunked.js';
+import type { HelperRequest, HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';
 
 export const DEFAULT_SERVICE = 'connect-desktop';
@@ -101,6 +101,11 @@ class HelperProcess {
     if (this.#waiting.size === 0) child.setBusy(false);
   }
 
+  /** Start the helper now, so that its start-up overlaps other work. */
+  start(): void {
+    this.#child ??= this.#start();
+  }
+
   call(op: Op, timeoutMs: number): Promise<Value> {
     const child = (this.#child ??= this.#start());
     const id = this.#next++;
@@ -142,6 +147,8 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
 }
 
 async function inProcess(op: Op, timeoutMs: number): Promise<Value> {
+  // Loaded on first use: where calls go through the helper, this process never loads the library.
+  const { runKeychainOp } = await import('./keychain-helper.js');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`)), timeoutMs);
@@ -151,6 +158,17 @@ async function inProcess(op: Op, timeoutMs: number): Promise<Value> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+const isolatedByDefault = () => process.platform === 'linux';
+
+/**
+ * Start the keychain helper process ahead of the first call (where calls go through one), so that
+ * its start-up overlaps the caller's own. Harmless if no call follows: the helper never keeps this
+ * process alive, and ends when it does.
+ */
+export function warmUpKeychain(): void {
+  if (isolatedByDefault()) (helper ??= new HelperProcess()).start();
 }
 
 export interface KeychainOptions {
@@ -163,7 +181,7 @@ export interface KeychainOptions {
 /** One keychain entry per account, as the OS stores it. */
 export function keychainEntries(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
   const timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
-  const isolate = options.isolate ?? process.platform === 'linux';
+  const isolate = options.isolate ?? isolatedByDefault();
   const call = async (op: Op): Promise<Value> => {
     try {
       return await oneAtATime(() => (isolate ? (helper ??= new HelperProcess()).call(op, timeoutMs) : inProcess(op, timeoutMs)));
@@ -183,5 +201,5 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
 
 /** The OS keychain, with values too large for one entry (Windows) split across several. */
 export function keychainStore(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
-  return chunkedStore(keychainEntries(service, options));
+  return chunkedStore(keychainEntries(service, options), maxEntryChars());
 }

@@ -1,7 +1,9 @@
 // A process that renews a profile's tokens and is killed (SIGKILL, as by a crash or kill -9) at a
-// chosen keychain write: `node refresh-and-die.js PROFILE set:N|head|delete:N`.
+// chosen keychain write: `node refresh-and-die.js PROFILE set:N|head|delete:N`. The vault is laid
+// out as on Windows (a token set split over several entries, then committed), the layout with the
+// most steps to interrupt.
 import { getAccessToken } from '../../src/access-token.js';
-import { chunkedStore } from '../../src/secret-store/chunked.js';
+import { DEFAULT_MAX_CHARS, chunkedStore } from '../../src/secret-store/chunked.js';
 import { keychainEntries } from '../../src/secret-store/keychain.js';
 import type { SecretStore } from '../../src/secret-store/store.js';
 import { TokenStore } from '../../src/token-store.js';
@@ -23,5 +25,10 @@ const dying: SecretStore = {
     return inner.delete(account);
   },
 };
-await getAccessToken(new TokenStore(chunkedStore(dying)), profile, { force: true });
+// The signed-in token set, rewritten in the Windows layout (parts and a head) before the refresh.
+const windowsLayout = new TokenStore(chunkedStore(inner, DEFAULT_MAX_CHARS));
+const session = await windowsLayout.load(profile);
+if (!session) throw new Error(`profile ${profile} is not signed in`);
+await windowsLayout.save(profile, session);
+await getAccessToken(new TokenStore(chunkedStore(dying, DEFAULT_MAX_CHARS)), profile, { force: true });
 console.log('refreshed without dying');
