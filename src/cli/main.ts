@@ -1,0 +1,350 @@
+// connect-login: the command-line face of the core. It holds no protocol logic: it parses, calls the
+// core, and prints. Its commands, flags, exit codes and --json output are a contract for scripts.
+// (The executable is connect-login.ts, which starts the keychain helper before loading this.)
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { getAccessToken } from '../access-token.js';
+import { authorizedFetch } from '../authorized-fetch.js';
+import { reloadUserInfo } from '../userinfo.js';
+import { ConnectError } from '../errors.js';
+import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
+import { DetailsError } from '../registration/details.js';
+import { keychainStore } from '../secret-store/keychain.js';
+import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
+import { startSignIn, type SignInAttempt } from '../sign-in.js';
+import { sendHandoff, serveHandoff } from '../handoff.js';
+import { signOut, type SignOutResult } from '../sign-out.js';
+import { TokenStore, checkProfileName } from '../token-store.js';
+import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
+import type { Io } from './io.js';
+import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration } from './registration-commands.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+
+const stdio: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  raw: (bytes) => process.stdout.write(bytes),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function signedInJson(profile: string, s: SessionSummary) {
+  return {
+    status: 'signed_in',
+    profile,
+    issuer: s.issuer,
+    client_id: s.clientId,
+    sub: s.sub,
+    expires_at: s.expiresAt,
+    scope: s.scope,
+    redirect_uri: s.redirectUri,
+  };
+}
+
+function expiryText(expiresAt: number | null): string {
+  if (expiresAt === null) return 'has no stated expiry';
+  const left = expiresAt - nowSeconds();
+  const when = new Date(expiresAt * 1000).toISOString();
+  if (left <= 0) return `expired at ${when}`;
+  const minutes = Math.floor(left / 60);
+  const span = minutes >= 60 ? `${Math.floor(minutes / 60)}h ${minutes % 60}m` : minutes >= 1 ? `${minutes}m` : `${left}s`;
+  return `expires in ${span} (${when})`;
+}
+
+function describeSession(profile: string, s: SessionSummary): string {
+  const who = displayName(s.claims);
+  return [
+    `Profile "${profile}" is signed in${who && who !== s.sub ? ` as ${who}` : ''}.`,
+    `  issuer:       ${s.issuer}`,
+    `  subject:      ${s.sub}`,
+    `  client id:    ${s.clientId}`,
+    `  scope:        ${s.scope}`,
+    `  access token: ${expiryText(s.expiresAt)}`,
+    `  refresh:      ${s.hasRefreshToken ? 'yes' : 'no refresh token'}`,
+    '',
+  ].join('\n');
+}
+
+/** oob: read pasted codes from the terminal (or piped stdin) until one signs the user in. */
+function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
+  // At a terminal the code is typed after the prompt; piped input gets a prompt line of its own.
+  const prompt = process.stdin.isTTY ? 'Paste the code shown in your browser: ' : 'Paste the code shown in your browser:\n';
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  let done = false;
+  io.err(prompt);
+  lines.on('line', (line) => {
+    if (done || !line.trim()) return;
+    attempt.submitCode(line).then(
+      () => (done = true),
+      (error: ConnectError) => {
+        io.err(`error: ${error.code}: ${error.message}\n`);
+        if (error.code !== 'no_pending_attempt') io.err(prompt);
+      },
+    );
+  });
+  lines.on('close', () => {
+    // Piped input ran out without a code that worked: say so rather than wait for the timeout.
+    setTimeout(() => {
+      if (!done) attempt.cancel(new ConnectError('cancelled', 'Standard input ended before a working code was pasted; nothing was stored.'));
+    }, 0);
+  });
+  return () => {
+    done = true;
+    lines.close();
+  };
+}
+
+async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  let settings = run.settings as NonNullable<ParsedCommand['settings']>;
+  if (!settings.issuer) {
+    const registration = await store.loadRegistration(run.profile);
+    if (!registration) {
+      throw new UsageError(`login needs --issuer URL (or "issuer" in --config), or a client registered in profile "${run.profile}" (connect-login register)`);
+    }
+    const { issuer: _issuer, clientId: _clientId, ...given } = settings;
+    settings = settingsFromRegistration(registration, given, io);
+  }
+  let interrupted = false;
+  const cleanups: Array<() => unknown> = [];
+  const attempt: SignInAttempt = startSignIn({
+    settings,
+    profile: run.profile,
+    store,
+    timeoutMs: run.timeoutSeconds * 1000,
+    onEvent: (event) => {
+      if (event.type === 'browser-opening') {
+        io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
+      } else if (event.type === 'browser-failed') {
+        io.err(`warning: ${event.error.message}\n`);
+      } else if (event.type === 'response-rejected') {
+        if (attempt.kind !== 'oob') io.err(`warning: ${event.error.code}: ${event.error.message} Still waiting...\n`);
+      } else if (event.type === 'waiting') {
+        if (event.kind === 'oob') {
+          cleanups.push(readPastedCodes(attempt, io));
+          return;
+        }
+        if (event.kind === 'custom-scheme') {
+          const server = serveHandoff(run.profile, (url) => attempt.deliverRedirect(url));
+          cleanups.push(() => server.then((s) => s.close(), () => undefined));
+          server.catch((error: unknown) => attempt.cancel(error instanceof ConnectError ? error : undefined));
+          io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "connect-login deliver URL --profile ${run.profile}" for it)...\n`);
+          return;
+        }
+        if (event.kind === 'oob-auto') {
+          io.err('Waiting for the browser\'s window title to show the result (Ctrl+C to cancel)...\n');
+          return;
+        }
+        io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
+      }
+    },
+  });
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    attempt.cancel();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await attempt.result;
+    if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
+    else io.out(describeSession(run.profile, summary));
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const cleanup of cleanups) await cleanup();
+  }
+}
+
+async function deliver(run: ParsedCommand, io: Io): Promise<number> {
+  await sendHandoff(run.profile, run.url as string);
+  if (run.json) io.out(`${JSON.stringify({ status: 'delivered', profile: run.profile })}\n`);
+  else io.out(`Handed the sign-in response to the waiting login of profile "${run.profile}".\n`);
+  return EXIT_OK;
+}
+
+async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  if (run.all) {
+    const sessions = [];
+    for (const profile of await store.profiles()) {
+      const session = await store.load(profile).catch(() => null);
+      if (session) sessions.push({ profile, summary: summarize(session) });
+    }
+    if (run.json) io.out(`${JSON.stringify({ status: 'ok', profiles: sessions.map((s) => signedInJson(s.profile, s.summary)) })}\n`);
+    else if (!sessions.length) io.out('No profile is signed in.\n');
+    else io.out(sessions.map((s) => describeSession(s.profile, s.summary)).join('\n'));
+    return EXIT_OK;
+  }
+  const session = await store.load(run.profile);
+  if (!session) {
+    if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
+    else io.out(`Profile "${run.profile}" is not signed in.\n`);
+    return EXIT_FAILURE;
+  }
+  const summary = summarize(session);
+  if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
+  else io.out(describeSession(run.profile, summary));
+  return EXIT_OK;
+}
+
+async function token(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  io.out(`${await getAccessToken(store, run.profile)}\n`);
+  return EXIT_OK;
+}
+
+async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new ConnectError('cancelled', 'Stopped waiting for the provider\'s logout page.'));
+  process.on('SIGINT', onSigint);
+  let result: SignOutResult;
+  try {
+    if (run.everywhere && !run.json) io.err('Opening your browser to sign out at the provider...\n');
+    result = await signOut({
+      profile: run.profile,
+      store,
+      everywhere: run.everywhere ?? false,
+      signal: controller.signal,
+      timeoutMs: run.timeoutSeconds * 1000,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (run.json) {
+    io.out(
+      `${JSON.stringify({
+        status: 'signed_out',
+        profile: run.profile,
+        was_signed_in: result.wasSignedIn,
+        revoked: result.revoked,
+        everywhere: result.everywhere,
+        warnings: result.warnings,
+      })}\n`,
+    );
+    return EXIT_OK;
+  }
+  if (!result.wasSignedIn) {
+    io.out(`Profile "${run.profile}" was not signed in.\n`);
+    return EXIT_OK;
+  }
+  const lines = [`Signed out: profile "${run.profile}" was forgotten on this computer.`];
+  if (result.revoked) lines.push('Its tokens were revoked at the provider.');
+  if (result.everywhere === 'confirmed' || result.everywhere === 'token_logout') lines.push('You are signed out at the provider too (single sign-on).');
+  io.out(`${lines.join('\n')}\n`);
+  for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
+  return EXIT_OK;
+}
+
+async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
+  const claims = (await reloadUserInfo(store, run.profile)).claims;
+  if (run.json) io.out(`${JSON.stringify({ status: 'ok', profile: run.profile, claims })}\n`);
+  else io.out(Object.entries(claims).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n');
+  return EXIT_OK;
+}
+
+async function fetchCommand(run: ParsedCommand, store: TokenStore, io: Io, raw: (bytes: Uint8Array) => void): Promise<number> {
+  const response = await authorizedFetch(store, run.profile, run.url as string, {
+    method: run.method as string,
+    headers: run.headers ?? [],
+    ...(run.data !== undefined ? { body: run.data } : {}),
+  }).catch((error: unknown) => {
+    if (error instanceof ConnectError) throw error;
+    const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).message;
+    throw new ConnectError('network_error', `Could not reach ${new URL(run.url as string).origin} (${code}).`);
+  });
+  if (run.include) {
+    const lines = [`HTTP/1.1 ${response.status} ${response.statusText}`];
+    response.headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+    io.out(`${lines.join('\r\n')}\r\n\r\n`);
+  }
+  raw(new Uint8Array(await response.arrayBuffer()));
+  return EXIT_OK;
+}
+
+function redirectDefaults(run: ParsedCommand, io: Io): number {
+  const uris = defaultRedirectUris(run.technology as Technology, run.clientId as string);
+  if (run.json) io.out(`${JSON.stringify({ technology: run.technology, client_id: run.clientId, redirect_uris: uris })}\n`);
+  else io.out(`${uris.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+function reportError(error: { code: string; message: string }, json: boolean, io: Io): void {
+  if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message })}\n`);
+  else io.err(`error: ${error.code}: ${error.message}\n`);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  let run: ParsedCommand;
+  try {
+    const parsed = parseCommandLine(argv, env);
+    if (parsed.kind === 'help') {
+      io.out(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (parsed.kind === 'version') {
+      io.out(`connect-login ${version()}\n`);
+      return EXIT_OK;
+    }
+    run = parsed.run;
+    checkProfileName(run.profile);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    reportError({ code: 'usage', message }, wantsJson, io);
+    if (!wantsJson) io.err('Run connect-login --help for usage.\n');
+    return EXIT_USAGE;
+  }
+
+  const store = new TokenStore(keychainStore());
+  try {
+    switch (run.command) {
+      case 'redirect-defaults':
+        return redirectDefaults(run, io);
+      case 'userinfo':
+        return await userinfo(run, store, io);
+      case 'fetch':
+        return await fetchCommand(run, store, io, io.raw ?? ((bytes) => io.out(Buffer.from(bytes).toString('utf8'))));
+      case 'deliver':
+        return await deliver(run, io);
+      case 'discover':
+        return await discoverCommand(run, io);
+      case 'register':
+        return await registerCommand(run, store, io, env);
+      case 'registration':
+        return await registrationCommand(run, store, io);
+      case 'login':
+        return await login(run, store, io);
+      case 'status':
+        return await status(run, store, io);
+      case 'token':
+        return await token(run, store, io);
+      case 'logout':
+        return await logout(run, store, io);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      reportError({ code: 'usage', message: error.message }, run.json, io);
+      return EXIT_USAGE;
+    }
+    if (error instanceof DetailsError) {
+      // One line per bad field, naming it.
+      if (run.json) reportError(error, true, io);
+      else for (const problem of error.problems) io.err(`error: ${error.code}: ${problem.field}: ${problem.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ConnectError) {
+      reportError(error, run.json, io);
+      return error.code === 'invalid_settings' || error.code === 'unsupported_redirect_uri' || error.code === 'insecure_issuer'
+        ? EXIT_USAGE
+        : EXIT_FAILURE;
+    }
+    reportError({ code: 'internal_error', message: 'An unexpected error occurred.' }, run.json, io);
+    if (env.CONNECT_DEBUG) io.err(`${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT_FAILURE;
+  }
+}
