@@ -1,7 +1,8 @@
 // Windows window titles through user32 (koffi): EnumWindows + GetWindowTextW over visible top-level
 // windows. Title changes arrive as EVENT_OBJECT_NAMECHANGE from an out-of-context SetWinEventHook,
-// delivered while this thread pumps its messages (PeekMessageW); a slower poll covers systems that
-// do not raise the event (Wine 8).
+// delivered to this thread when it checks for sent messages; a slower poll covers systems that do
+// not raise the event (Wine 8). The check takes nothing from the thread's message queue: in the
+// Electron app this is the main thread, whose windows' messages belong to Electron's own loop.
 import koffi from 'koffi';
 import { ConnectError } from '../errors.js';
 import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
@@ -11,7 +12,12 @@ const EVENT_OBJECT_NAMECHANGE = 0x800c;
 const WINEVENT_OUTOFCONTEXT = 0x0000;
 const WINEVENT_SKIPOWNPROCESS = 0x0002;
 const OBJID_WINDOW = 0;
-const PM_REMOVE = 0x0001;
+const PM_NOREMOVE = 0x0000;
+/** PM_QS_SENDMESSAGE: only deliver sent messages (and win events), nothing posted. */
+const PM_QS_SENDMESSAGE = 0x0004 << 16;
+/** A filter that matches no message anyone posts: thread messages (hwnd -1) of one private id. */
+const THREAD_MESSAGES_ONLY = -1;
+const NO_SUCH_MESSAGE = 0xbffe;
 /** sizeof(MSG) on x64 is 48 bytes; room to spare. */
 const MSG_SIZE = 64;
 const PUMP_MS = 25;
@@ -44,9 +50,9 @@ function loadUser32() {
       'Win32HWINEVENTHOOK __stdcall SetWinEventHook(uint32_t eventMin, uint32_t eventMax, void *module, Win32WinEventProc *callback, uint32_t process, uint32_t thread, uint32_t flags)',
     ) as (min: number, max: number, module: null, callback: unknown, process: number, thread: number, flags: number) => Pointer | null,
     UnhookWinEvent: user32.func('bool __stdcall UnhookWinEvent(Win32HWINEVENTHOOK hook)') as (hook: Pointer) => boolean,
-    PeekMessageW: user32.func('bool __stdcall PeekMessageW(void *msg, Win32HWND hwnd, uint32_t min, uint32_t max, uint32_t remove)') as (
+    PeekMessageW: user32.func('bool __stdcall PeekMessageW(void *msg, intptr_t hwnd, uint32_t min, uint32_t max, uint32_t remove)') as (
       msg: Buffer,
-      hwnd: null,
+      hwnd: number,
       min: number,
       max: number,
       remove: number,
@@ -84,8 +90,14 @@ function visibleTitles(u: User32): string[] {
   return titles;
 }
 
-export function win32TitleSource(): WindowTitleSource {
+export interface Win32SourceOptions {
+  /** How often to re-read all titles when no event said they changed. Default 250 ms. */
+  pollMs?: number;
+}
+
+export function win32TitleSource(options: Win32SourceOptions = {}): WindowTitleSource {
   const u = load();
+  const pollMs = options.pollMs ?? POLL_MS;
   return {
     name: 'win32',
     titles: () => visibleTitles(u),
@@ -101,12 +113,11 @@ export function win32TitleSource(): WindowTitleSource {
       const message = Buffer.alloc(MSG_SIZE);
       let sincePoll = 0;
       const tick = () => {
-        // Out-of-context win events are delivered to this thread while it retrieves messages.
-        while (u.PeekMessageW(message, null, 0, 0, PM_REMOVE)) {
-          /* the hook callback has run */
-        }
+        // Out-of-context win events are delivered while this thread checks for sent messages (the
+        // hook callback runs inside this call). Nothing is removed from the queue.
+        u.PeekMessageW(message, THREAD_MESSAGES_ONLY, NO_SUCH_MESSAGE, NO_SUCH_MESSAGE, PM_NOREMOVE | PM_QS_SENDMESSAGE);
         sincePoll += PUMP_MS;
-        if (!dirty && sincePoll < POLL_MS) return;
+        if (!dirty && sincePoll < pollMs) return;
         sincePoll = 0;
         dirty = false;
         report(visibleTitles(u));
