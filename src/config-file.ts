@@ -40,6 +40,8 @@ export function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw bad(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+  // Windows editors and PowerShell 5's `Out-File -Encoding utf8` start UTF-8 files with a byte-order mark.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { acquireProfileLock } from '../src/profile-lock.js';
 import { runtimeDir } from '../src/runtime-dir.js';
@@ -36,7 +37,7 @@ describe('profile lock', () => {
     writeFileSync(log, '');
     const script = `
       import { appendFileSync } from 'node:fs';
-      import { acquireProfileLock } from ${JSON.stringify(join(ROOT, 'dist/src/profile-lock.js'))};
+      import { acquireProfileLock } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/profile-lock.js')).href)};
       const [profile, log] = process.argv.slice(1);
       for (let turn = 0; turn < 3; turn++) {
         const release = await acquireProfileLock(profile);
@@ -46,7 +47,7 @@ describe('profile lock', () => {
         await release();
       }`;
     const exits = Array.from({ length: 6 }, () => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, profile, log], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, profile, log], { stdio: 'ignore' });
       return new Promise<number | null>((resolve) => child.on('exit', resolve));
     });
     assert.deepEqual(await Promise.all(exits), [0, 0, 0, 0, 0, 0]);

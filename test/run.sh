@@ -47,3 +47,13 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)
 # No test may hang the suite: each has 3 minutes at most.
 node --test --test-concurrency=1 --test-timeout=180000 "${files[@]}"
+
+# The whole suite (no files named) goes on with the Windows suite under Wine (test/wine/run.sh).
+# CONNECT_SKIP_WINE=1 leaves it out, and says so.
+if [ "$#" -eq 0 ]; then
+  if [ "${CONNECT_SKIP_WINE:-}" = 1 ]; then
+    echo "Windows suite: NOT RUN (CONNECT_SKIP_WINE=1)"
+  else
+    bash test/wine/run.sh
+  fi
+fi
