@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { ConnectError } from './errors.js';
 
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = join(env.XDG_RUNTIME_DIR || tmpdir(), `connect-desktop-${process.getuid?.() ?? userInfo().username}`);
+  // XDG_RUNTIME_DIR is a Unix convention; on Windows a stray one (MSYS, Cygwin) would be a Unix path.
+  const base = process.platform !== 'win32' && env.XDG_RUNTIME_DIR ? env.XDG_RUNTIME_DIR : tmpdir();
+  const dir = join(base, `connect-desktop-${process.getuid?.() ?? userInfo().username}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stat = lstatSync(dir);
   if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) {
