@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import type { ConnectError } from '../../src/errors.js';
@@ -26,9 +29,8 @@ async function readInAnotherProcess(profile: string): Promise<{ accessTokenDiges
     const session = await new TokenStore(keychainStore(${JSON.stringify(SERVICE)})).load(${JSON.stringify(profile)});
     const found = { accessTokenDigest: session ? createHash('sha256').update(session.accessToken).digest('hex') : null };
     (await import('node:fs')).writeFileSync(process.argv[1], JSON.stringify(found));`;
-  const out = `${process.env.TEMP ?? '.'}\\connect-read-${randomBytes(4).toString('hex')}.json`;
+  const out = join(tmpdir(), `connect-read-${randomBytes(4).toString('hex')}.json`);
   await run(process.execPath, ['--input-type=module', '-e', script, out], { windowsHide: true });
-  const { readFileSync } = await import('node:fs');
   return JSON.parse(readFileSync(out, 'utf8')) as { accessTokenDigest: string | null };
 }
 
