@@ -75,7 +75,7 @@ export function fromOpenIdClient(error: unknown, step: Step, where?: string): Co
     );
   }
   const detail = innerMessage(err);
-  if (step === 'token' && (ID_TOKEN_CODES.has(err.code ?? '') || /JWT|ID Token|signature/i.test(detail))) {
+  if (step === 'token' && (ID_TOKEN_CODES.has(err.code ?? '') || /JWT|JWS|ID Token|signature/i.test(detail))) {
     return new ConnectError('id_token_invalid', `The ID token failed validation: ${detail}.`, { cause });
   }
   if (step === 'userinfo' && (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || /sub/.test(detail))) {

@@ -36,6 +36,10 @@ export interface TestProviderOptions {
   confidentialClientSecret?: string;
   /** Misbehave: ID tokens issued on refresh name this subject instead of the user's. */
   subjectOnRefresh?: string;
+  /** The issuer URL when another server fronts this one (the adversary). Default: its own address. */
+  issuer?: string;
+  /** Its signing keys (private JWKs). Default: one fresh RSA key. */
+  jwks?: { keys: Array<Record<string, unknown>> };
 }
 
 export interface TestProvider {
@@ -74,10 +78,11 @@ function userFor(accountId: string): DemoUser {
   );
 }
 
-function signingKeys() {
+/** A fresh RSA signing key as a private JWK. */
+export function rsaSigningKey(): Record<string, unknown> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
-  return { keys: [{ ...jwk, kid: `rs-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' }] };
+  return { ...jwk, kid: `rs-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
 }
 
 export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
@@ -87,7 +92,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const confidentialClientSecret = options.confidentialClientSecret ?? randomBytes(24).toString('base64url');
   const registration = options.registration ?? 'off';
   const initialAccessToken =
@@ -161,7 +166,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       Interaction: 3600,
       Session: 14 * 24 * 3600,
     },
-    jwks: signingKeys(),
+    jwks: (options.jwks ?? { keys: [rsaSigningKey()] }) as Configuration['jwks'],
     cookies: { keys: [randomBytes(32).toString('hex')] },
     findAccount: async (ctx, accountId) => {
       const refreshing = (ctx?.oidc?.params as { grant_type?: unknown } | undefined)?.grant_type === 'refresh_token';

@@ -1,5 +1,8 @@
 // One chromium profile shared by several sign-ins in a test, as a user's everyday browser is: the
 // provider's single sign-on cookie persists between them.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { BrowserOpener } from '../../src/browser/opener.js';
 import { launchChromium } from './chromium.js';
@@ -36,11 +39,38 @@ export class SharedBrowser {
     };
   }
 
+  #relay: Server | undefined;
+  #relayOptions: Array<Partial<ProviderPagesOptions>> = [];
+
+  /**
+   * A BROWSER command line for a child process (connect-login): it hands the URL to this browser, as
+   * xdg-open hands a URL to the user's running browser.
+   */
+  async command(options: Partial<ProviderPagesOptions> = {}): Promise<string> {
+    if (!this.#relay) {
+      this.#relay = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const { id, url } = JSON.parse(body) as { id: number; url: string };
+          void this.opener(this.#relayOptions[id] ?? {}).open(url);
+          res.end();
+        });
+      });
+      await new Promise<void>((resolve) => this.#relay?.listen(0, '127.0.0.1', resolve));
+    }
+    const id = this.#relayOptions.push(options) - 1;
+    const port = (this.#relay.address() as AddressInfo).port;
+    const script = fileURLToPath(new URL('./open-url.js', import.meta.url));
+    return `node '${script}' ${port} ${id}`;
+  }
+
   lastVisit(): Promise<ProviderStep[]> {
     return this.visits.at(-1) ?? Promise.resolve([]);
   }
 
   async close(): Promise<void> {
+    this.#relay?.close();
     await this.#browser.close();
   }
 }
