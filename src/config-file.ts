@@ -17,6 +17,8 @@ export interface ConfigFile {
   /** Single sign-on logout: "browser" (default) or "token". */
   logoutMethod?: 'browser' | 'token';
   postLogoutRedirectUri?: string;
+  /** Seconds to wait for each answer from the provider (default 30). */
+  requestTimeout?: number;
 }
 
 const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
@@ -30,6 +32,7 @@ const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
   endpoints: 'object',
   logoutMethod: 'string',
   postLogoutRedirectUri: 'string',
+  requestTimeout: 'number',
 };
 
 export function readConfigFile(path: string): ConfigFile {
@@ -78,5 +81,6 @@ export function settingsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): 
     ...(config.endpoints ? { endpoints: config.endpoints } : {}),
     ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
     ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
+    ...(config.requestTimeout !== undefined ? { requestTimeoutSeconds: config.requestTimeout } : {}),
   };
 }

@@ -1,11 +1,12 @@
 // Step 1 of the flow: learn the provider's endpoints (OpenID Connect discovery, or the explicit
 // endpoints of a provider without it) and configure openid-client for this client.
 import * as oidc from 'openid-client';
+import { limitedFetch } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import type { ResolvedSettings } from './settings.js';
 
 export interface DiscoveryOptions {
-  /** Seconds to wait for each HTTP request to the provider. Default 30. */
+  /** Seconds to wait for each HTTP request to the provider. Default: the settings' (30). */
   requestTimeoutSeconds?: number;
 }
 
@@ -24,7 +25,7 @@ function hardening(settings: ResolvedSettings): Array<(config: oidc.Configuratio
 
 /** A configured openid-client for these settings. Throws `discovery_failed` or `network_error`. */
 export async function discover(settings: ResolvedSettings, options: DiscoveryOptions = {}): Promise<oidc.Configuration> {
-  const timeout = options.requestTimeoutSeconds ?? 30;
+  const timeout = options.requestTimeoutSeconds ?? settings.requestTimeoutSeconds;
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret) metadata.client_secret = settings.clientSecret;
 
@@ -42,6 +43,7 @@ export async function discover(settings: ResolvedSettings, options: DiscoveryOpt
     };
     const config = new oidc.Configuration(server, settings.clientId, metadata, clientAuth(settings));
     config.timeout = timeout;
+    config[oidc.customFetch] = limitedFetch(timeout) as oidc.CustomFetch;
     for (const step of hardening(settings)) step(config);
     return config;
   }
@@ -50,6 +52,7 @@ export async function discover(settings: ResolvedSettings, options: DiscoveryOpt
     return await oidc.discovery(new URL(settings.issuer), settings.clientId, metadata, clientAuth(settings), {
       execute: hardening(settings),
       timeout,
+      [oidc.customFetch]: limitedFetch(timeout) as oidc.CustomFetch,
     });
   } catch (error) {
     throw fromOpenIdClient(error, 'discovery', settings.issuer);

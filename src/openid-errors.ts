@@ -2,6 +2,7 @@
 // The original error is kept as a sanitized cause: its message only (openid-client's messages are
 // fixed sentences), never its `cause` chain, which can hold response parameters such as the code.
 import { ConnectError, ProviderError, describeProviderError } from './errors.js';
+import { placeOf } from './limited-fetch.js';
 
 export type Step = 'discovery' | 'token' | 'userinfo' | 'revocation';
 
@@ -37,8 +38,34 @@ const ID_TOKEN_CODES = new Set([
   'OAUTH_KEY_SELECTION_FAILED',
 ]);
 
+/** A ConnectError raised by our fetch (limited-fetch.ts) under openid-client's wrapping, if any. */
+function fetchError(error: unknown): ConnectError | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as OpenIdLikeError).cause, depth++) {
+    if (e instanceof ConnectError) return e;
+  }
+  return undefined;
+}
+
+/** "HTTP 503 at …", "not JSON (content type text/html) at …": what an unusable HTTP answer was. */
+function responseProblem(err: OpenIdLikeError): string | undefined {
+  const response = err.cause;
+  if (!(response instanceof Response)) return undefined;
+  const place = response.url ? ` at ${placeOf(response.url)}` : '';
+  if (err.code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
+    return `the answer${place} is not JSON (content type ${response.headers.get('content-type') || 'none'})`;
+  }
+  if (!response.ok || /status code/.test(err.message ?? '')) return `the provider answered HTTP ${response.status}${place}`;
+  return undefined;
+}
+
 export function fromOpenIdClient(error: unknown, step: Step, where?: string): ConnectError {
-  if (error instanceof ConnectError) return error;
+  const fromFetch = fetchError(error);
+  if (fromFetch) {
+    if (step === 'discovery' && fromFetch.code === 'invalid_response') {
+      return new ConnectError('discovery_failed', `The provider's discovery document could not be used: ${fromFetch.message}`);
+    }
+    return fromFetch;
+  }
   const err = (error ?? {}) as OpenIdLikeError;
   const cause = sanitizedCause(err);
   const place = where ? ` at ${where}` : '';
@@ -67,13 +94,15 @@ export function fromOpenIdClient(error: unknown, step: Step, where?: string): Co
       cause,
     });
   }
+  const problem = responseProblem(err);
   if (step === 'discovery') {
     return new ConnectError(
       'discovery_failed',
-      `The provider's discovery document${place} could not be used: ${innerMessage(err)}.`,
+      `The provider's discovery document${problem ? '' : place} could not be used: ${problem ?? innerMessage(err)}.`,
       { cause },
     );
   }
+  if (problem) return new ConnectError('invalid_response', `The provider's ${step} response was not usable: ${problem}.`, { cause });
   const detail = innerMessage(err);
   if (step === 'token' && (ID_TOKEN_CODES.has(err.code ?? '') || /JWT|JWS|ID Token|signature/i.test(detail))) {
     return new ConnectError('id_token_invalid', `The ID token failed validation: ${detail}.`, { cause });

@@ -24,6 +24,8 @@ export interface StoredSession {
   endpoints?: ProviderEndpoints;
   logoutMethod?: 'browser' | 'token';
   postLogoutRedirectUri?: string;
+  /** Seconds to wait for each answer from the provider, when the settings gave one. */
+  requestTimeoutSeconds?: number;
   /** Seconds since the epoch. */
   obtainedAt: number;
 }
@@ -40,6 +42,7 @@ export function settingsOf(session: StoredSession): ProviderSettings {
     ...(session.endpoints ? { endpoints: session.endpoints } : {}),
     ...(session.logoutMethod ? { logoutMethod: session.logoutMethod } : {}),
     ...(session.postLogoutRedirectUri ? { postLogoutRedirectUri: session.postLogoutRedirectUri } : {}),
+    ...(session.requestTimeoutSeconds ? { requestTimeoutSeconds: session.requestTimeoutSeconds } : {}),
   };
 }
 

@@ -39,7 +39,11 @@ export interface ProviderSettings {
   logoutMethod?: 'browser' | 'token';
   /** The registered post-logout redirect URI (loopback). Default http://127.0.0.1/connect/logout. */
   postLogoutRedirectUri?: string;
+  /** Seconds to wait for each answer from the provider (1–300). Default 30. */
+  requestTimeoutSeconds?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 export const DEFAULT_POST_LOGOUT_REDIRECT_URI = 'http://127.0.0.1/connect/logout';
 
@@ -55,6 +59,7 @@ export interface ResolvedSettings {
   insecureLoopback: boolean;
   logoutMethod: 'browser' | 'token';
   postLogoutRedirectUri: string;
+  requestTimeoutSeconds: number;
 }
 
 function invalid(message: string): ConnectError {
@@ -110,6 +115,10 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   if (classifyRedirectUri(postLogoutRedirectUri).kind !== 'loopback') {
     throw invalid(`The post-logout redirect URI "${postLogoutRedirectUri}" must be a loopback URI (http://127.0.0.1/… or http://localhost:PORT/…).`);
   }
+  const requestTimeoutSeconds = settings.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  if (typeof requestTimeoutSeconds !== 'number' || !(requestTimeoutSeconds >= 1 && requestTimeoutSeconds <= 300)) {
+    throw invalid('The request timeout must be a number of seconds from 1 to 300.');
+  }
 
   return {
     issuer,
@@ -122,5 +131,6 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
     insecureLoopback: issuerUrl.protocol === 'http:',
     logoutMethod,
     postLogoutRedirectUri,
+    requestTimeoutSeconds,
   };
 }

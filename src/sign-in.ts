@@ -159,6 +159,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           if (settings.endpoints) session.endpoints = settings.endpoints;
           if (options.settings.logoutMethod) session.logoutMethod = settings.logoutMethod;
           if (options.settings.postLogoutRedirectUri) session.postLogoutRedirectUri = settings.postLogoutRedirectUri;
+          if (options.settings.requestTimeoutSeconds) session.requestTimeoutSeconds = settings.requestTimeoutSeconds;
           await store.save(profile, session);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

@@ -15,7 +15,7 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'config', 'profile', 'json'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'config', 'profile', 'json'],
   status: ['profile', 'json', 'all'],
   token: ['profile'],
   logout: ['profile', 'json', 'everywhere', 'timeout'],
@@ -109,6 +109,7 @@ Options for login:
                                SCHEME://connect/oauth2callback  the OS runs "connect-login deliver URL"
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
+  --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)
   --config FILE              Read these settings from a JSON file; flags override it
 
 Options for every command:
@@ -127,6 +128,14 @@ function parseTimeout(value: string | number): number {
   return seconds;
 }
 
+function parseRequestTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 300) {
+    throw new UsageError(`--request-timeout must be a number of seconds between 1 and 300, not "${value}"`);
+  }
+  return seconds;
+}
+
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseResult {
   let parsed;
   try {
@@ -141,6 +150,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         'redirect-uri': { type: 'string' },
         scope: { type: 'string' },
         timeout: { type: 'string' },
+        'request-timeout': { type: 'string' },
         config: { type: 'string' },
         profile: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -256,6 +266,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       ...(values['client-secret-env'] !== undefined ? { clientSecretEnv: values['client-secret-env'] } : {}),
       ...(values['redirect-uri'] !== undefined ? { redirectUri: values['redirect-uri'] } : {}),
       ...(values.scope !== undefined ? { scope: values.scope } : {}),
+      ...(values['request-timeout'] !== undefined ? { requestTimeout: parseRequestTimeout(values['request-timeout']) } : {}),
     };
     // Without an issuer, login uses the client registered in the profile (connect-login register).
     if (merged.issuer && !merged.clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');

@@ -1,0 +1,196 @@
+// A broken provider or network at each step of the sign-in and at refresh, through the core API and
+// connect-login: a typed error and a sentence that says what went wrong, nothing stored, nothing
+// lost, and no hang (each answer is waited for at most --request-timeout).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { getAccessToken } from '../src/access-token.js';
+import { ConnectError } from '../src/errors.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { startSignIn } from '../src/sign-in.js';
+import { TokenStore } from '../src/token-store.js';
+import { startAdversary, type Adversary, type Endpoint, type Fault } from './support/adversary.js';
+import { jsonOf, runCli, testProfile } from './support/cli.js';
+import { SharedBrowser } from './support/shared-browser.js';
+
+let adversary: Adversary;
+let browser: SharedBrowser;
+const store = new TokenStore(keychainStore());
+const profiles: string[] = [];
+
+before(async () => {
+  adversary = await startAdversary();
+  browser = await SharedBrowser.start();
+});
+
+after(async () => {
+  for (const profile of profiles) await store.remove(profile);
+  await browser.close();
+  await adversary.close();
+});
+
+function profileFor(label: string): string {
+  const profile = testProfile(label);
+  profiles.push(profile);
+  return profile;
+}
+
+const REDIRECT = 'http://127.0.0.1/connect/oauth2callback';
+type Outcome = { sub?: string; code?: string; message?: string };
+
+async function signInCore(profile: string, issuer = adversary.issuer): Promise<Outcome> {
+  const settings = { issuer, clientId: adversary.provider.publicClientId, redirectUri: REDIRECT, requestTimeoutSeconds: 1 };
+  try {
+    return { sub: (await startSignIn({ settings, profile, store, browser: browser.opener(), timeoutMs: 60_000 }).result).sub };
+  } catch (error) {
+    assert.ok(error instanceof ConnectError, `a typed error, not ${String(error)}`);
+    return { code: error.code, message: error.message };
+  }
+}
+
+async function signInCli(profile: string, issuer = adversary.issuer): Promise<Outcome> {
+  const args = ['login', '--issuer', issuer, '--client-id', adversary.provider.publicClientId, '--redirect-uri', REDIRECT, '--request-timeout', '1'];
+  const login = await runCli([...args, '--profile', profile, '--json'], { BROWSER: await browser.command() }, { timeoutMs: 30_000 });
+  assert.notEqual(login.code, null, 'connect-login finished on its own (no hang)');
+  const out = jsonOf(login);
+  if (login.code === 0) return { sub: String(out.sub) };
+  assert.equal(login.code, 1, login.stderr);
+  return { code: String(out.error), message: String(out.error_description) };
+}
+
+const faces = { 'core API': signInCore, CLI: signInCli } as const;
+
+const HUGE = Buffer.alloc(3 * 1024 * 1024, 0x20);
+const json = (body: string | Buffer): Fault => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body });
+
+interface FaultCase {
+  what: string;
+  fault: Fault;
+  /** The code and sentence, per endpoint where they differ. */
+  expect: (endpoint: Endpoint) => { code: string; message: RegExp };
+}
+
+const at = (endpoint: Endpoint) =>
+  ({ discovery: /\/\.well-known\/openid-configuration/, jwks: /\/oauth\/jwks/, token: /\/oauth\/token/, userinfo: /\/oauth\/userinfo/ })[
+    endpoint as 'token'
+  ];
+
+const FAULTS: FaultCase[] = [
+  {
+    what: 'the connection drops',
+    fault: 'drop',
+    expect: () => ({ code: 'network_error', message: /closed the connection without a proper HTTP answer/ }),
+  },
+  { what: 'no answer within the request timeout', fault: 'hang', expect: () => ({ code: 'network_error', message: /did not answer within 1 second/ }) },
+  {
+    what: 'HTTP 503 with an HTML page',
+    fault: { status: 503, headers: { 'Content-Type': 'text/html' }, body: '<h1>Service Unavailable</h1>' },
+    expect: (e) => ({ code: e === 'discovery' ? 'discovery_failed' : 'invalid_response', message: /answered HTTP 503/ }),
+  },
+  {
+    what: 'malformed JSON',
+    fault: json('{"issuer": "'),
+    expect: (e) => ({ code: e === 'discovery' ? 'discovery_failed' : 'invalid_response', message: /is not valid JSON/ }),
+  },
+  {
+    what: 'the wrong content type',
+    fault: { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html><body>Welcome</body></html>' },
+    expect: (e) => ({ code: e === 'discovery' ? 'discovery_failed' : 'invalid_response', message: /is not JSON \(content type text\/html\)/ }),
+  },
+  {
+    what: 'a 3 MB answer',
+    fault: json(HUGE),
+    expect: (e) => ({ code: e === 'discovery' ? 'discovery_failed' : 'invalid_response', message: /larger than 1 MB; it was refused/ }),
+  },
+];
+
+const SIGN_IN_ENDPOINTS: Endpoint[] = ['discovery', 'jwks', 'token', 'userinfo'];
+
+for (const [face, signIn] of Object.entries(faces)) {
+  describe(`a broken provider during sign-in, ${face}`, () => {
+    for (const endpoint of SIGN_IN_ENDPOINTS) {
+      for (const f of FAULTS) {
+        test(`${endpoint}: ${f.what}`, async () => {
+          adversary.reset();
+          adversary.tamper = { fault: (e) => (e === endpoint ? f.fault : undefined) };
+          const profile = profileFor('fault');
+          const outcome = await signIn(profile);
+          const expected = f.expect(endpoint);
+          assert.equal(outcome.code, expected.code, outcome.message);
+          assert.match(outcome.message ?? '', expected.message);
+          assert.match(outcome.message ?? '', at(endpoint), 'the sentence names where');
+          assert.equal(await store.load(profile), null, 'nothing stored');
+        });
+      }
+    }
+  });
+}
+
+describe('a broken provider at refresh: nothing lost', () => {
+  for (const f of FAULTS) {
+    test(`token endpoint: ${f.what}; the stored session is unchanged and the next refresh works`, async () => {
+      adversary.reset();
+      const profile = profileFor('refresh-fault');
+      assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+      const before = await store.load(profile);
+      adversary.tamper = { fault: (e) => (e === 'token' ? f.fault : undefined) };
+      await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
+        assert.equal(e.code, f.expect('token').code);
+        assert.match(e.message, f.expect('token').message);
+        return true;
+      });
+      assert.deepEqual(await store.load(profile), before, 'the tokens are kept as they were');
+      adversary.reset();
+      const renewed = await getAccessToken(store, profile, { force: true });
+      assert.notEqual(renewed, before?.accessToken);
+    });
+  }
+});
+
+describe('TLS and HTTP errors', () => {
+  let tlsServer: ReturnType<typeof createHttpsServer>;
+  let tlsIssuer: string;
+  let garbageIssuer: string;
+  let garbage: ReturnType<typeof createTcpServer>;
+
+  before(async () => {
+    // A self-signed certificate for 127.0.0.1: what an attacker's (or a misconfigured) server presents.
+    const dir = mkdtempSync(join(tmpdir(), 'connect-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    tlsIssuer = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+    // A server that answers with something that is not HTTP at all.
+    garbage = createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH_9.2\r\nnot http\r\n\r\n'));
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    garbageIssuer = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`;
+  });
+
+  after(() => {
+    tlsServer.close();
+    garbage.close();
+  });
+
+  for (const [face, signIn] of Object.entries(faces)) {
+    test(`${face}: an https provider whose certificate is not trusted is refused, naming the certificate`, async () => {
+      const outcome = await signIn(profileFor('tls'), tlsIssuer);
+      assert.equal(outcome.code, 'network_error');
+      assert.match(outcome.message ?? '', /certificate .*not trusted .*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    });
+
+    test(`${face}: a server that does not speak HTTP`, async () => {
+      const outcome = await signIn(profileFor('garbage'), garbageIssuer);
+      assert.equal(outcome.code, 'network_error');
+      assert.match(outcome.message ?? '', /The server at http:\/\/127\.0\.0\.1:\d+ did not answer in HTTP \(HPE_\w+\); check the issuer URL/);
+    });
+  }
+});
