@@ -19,6 +19,12 @@ export function sameString(a: string, b: string): boolean {
 
 /** Returns the parameters when they carry a code for this attempt; throws a typed error otherwise. */
 export function checkAuthorizationResponse(params: URLSearchParams, expected: ResponseExpectations): URLSearchParams {
+  // RFC 6749 §3.1: no parameter more than once (which of two states or codes would be the real one?).
+  for (const name of ['state', 'iss', 'code', 'error']) {
+    if (params.getAll(name).length > 1) {
+      throw new ConnectError('invalid_response', `The sign-in response repeats its "${name}" parameter; it was refused and nothing was stored.`);
+    }
+  }
   const state = params.get('state');
   if (state === null) {
     throw new ConnectError('state_mismatch', 'The sign-in response had no state; it was ignored and nothing was stored.');

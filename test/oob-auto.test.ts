@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { x11TitleSource } from '../src/window-titles/x11.js';
+import { OobAutoReceiver } from '../src/redirect-receiver/oob-auto.js';
+import { openTitledWindow } from './support/x11-window.js';
 import { parseResultTitle } from '../src/window-titles/parse.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { browserUser, jsonOf, runCli, startCli, profileTracker } from './support/cli.js';
@@ -59,6 +61,11 @@ describe('title parsing', () => {
     assert.equal(parse('Inbox - Success state=S1&code=C1'), null, 'not at the start');
     assert.equal(parse('Success  state=S1&code=C1'), null);
     assert.equal(parse('x'.repeat(100_000)), null, 'a huge title');
+    assert.equal(parse(`Success state=S1&code=${'C'.repeat(100_000)}`), null, 'a huge title with the right state');
+    assert.deepEqual(parse('Success state=%53%31&code=C%2F1%3D - Chromium'), { state: 'S1', code: 'C/1=' }, 'URL-encoded values are decoded');
+    assert.equal(parse('Success state=S1&amp;amp;code=C1'), null, 'escaped twice: no code parameter, refused');
+    assert.equal(parse('Success state=S1%00&code=C1'), null);
+    assert.equal(parse('Success state=S1&state=S2&code=C1'), null, 'two states: the first is taken, and it must be the only one');
   });
 });
 
@@ -90,6 +97,23 @@ describe('oob:auto on X11', () => {
     } finally {
       watch.close();
       await page.close();
+    }
+  });
+
+  test('the receiver takes only its own attempt\'s title: stale, huge and other programs\' titles are ignored', async () => {
+    const stale = openTitledWindow('Success state=an-earlier-attempt&code=old-code - Chromium');
+    const huge = openTitledWindow(`Success state=S-now&code=${'A'.repeat(64 * 1024)}`);
+    const other = openTitledWindow('Re: Success state=S-now&code=phished - Mail');
+    const controller = new AbortController();
+    const pending = await new OobAutoReceiver().listen(controller.signal, { state: 'S-now', issuer: 'https://idp.example' });
+    const mine = openTitledWindow('Success state=S-now&code=C%2Fnow - Chromium');
+    try {
+      const candidate = await pending.next();
+      assert.deepEqual(Object.fromEntries(candidate.params), { state: 'S-now', code: 'C/now', iss: 'https://idp.example' });
+    } finally {
+      await pending.close();
+      controller.abort();
+      for (const w of [stale, huge, other, mine]) w.close();
     }
   });
 

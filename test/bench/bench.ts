@@ -27,7 +27,7 @@ import { actOnProviderPages } from '../support/provider-pages.js';
 import { RendererHost } from '../support/renderer-host.js';
 import { SharedBrowser } from '../support/shared-browser.js';
 import { appAuthConfiguration, appAuthSignIn, bareRemove, floorExchange, floorSignIn } from './peers.js';
-import { openTitledWindow } from './x11-window.js';
+import { openTitledWindow } from '../support/x11-window.js';
 
 interface Figure {
   name: string;

@@ -1,4 +1,4 @@
-// A bare X11 top-level window whose title the bench sets directly (XStoreName + XFlush), so the
+// A bare X11 top-level window whose title a test or the bench sets directly (XStoreName + XFlush), so the
 // oob:auto figure can start the clock when the X server has the new title, not when a browser's
 // page changes its own (Chromium passes that on to X about 200 ms later).
 import koffi from 'koffi';
@@ -24,7 +24,7 @@ export interface TitledWindow {
 
 export function openTitledWindow(title: string): TitledWindow {
   const display = XOpenDisplay(null);
-  if (!display) throw new Error('bench: cannot open the X display');
+  if (!display) throw new Error('cannot open the X display');
   const window = XCreateSimpleWindow(display, XDefaultRootWindow(display), 0, 0, 200, 100, 0, 0, 0);
   XStoreName(display, window, title);
   XMapWindow(display, window);
