@@ -12,9 +12,15 @@ function receiverFor(uri: string): LoopbackReceiver {
   return new LoopbackReceiver(classifyRedirectUri(uri) as Extract<RedirectKind, { kind: 'loopback' }>);
 }
 
-function get(url: string, family?: 4 | 6): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  url: string,
+  family?: 4 | 6,
+  extra: { path?: string; host?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { family }, (res) => {
+    const u = new URL(url);
+    const options = { family, ...(extra.path ? { path: extra.path } : {}), ...(extra.host ? { headers: { Host: extra.host } } : {}) };
+    const req = request(u, options, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -49,6 +55,33 @@ describe('loopback receiver', () => {
     assert.match(result.body, /Signed in as Alice &#60;script&#62;/);
     assert.doesNotMatch(result.body, /<script|<link|src=|https?:\/\//, 'self-contained: no script, no outside resource');
     await assert.rejects(get(`${pending.redirectUri}?code=again&state=the-state`), /ECONNREFUSED/);
+  });
+
+  test('only the exact path from a loopback Host is taken; nothing ever redirects (RFC 8252 §8.3, DNS rebinding)', async () => {
+    const pending = await receiverFor('http://127.0.0.1/connect/oauth2callback').listen(new AbortController().signal);
+    const base = pending.redirectUri;
+    let taken = false;
+    void pending.next().then(() => (taken = true), () => {});
+    const refused = [
+      { path: '//evil.example/connect/oauth2callback?code=c&state=s' },
+      { path: 'http://evil.example/connect/oauth2callback?code=c&state=s' },
+      { path: '/connect/oauth2callback?code=c&state=s', host: 'rebound.evil.example' },
+      { path: '/connect/oauth2callback?code=c&state=s', host: `rebound.evil.example:${new URL(base).port}` },
+      { path: '/connect%2Foauth2callback?code=c&state=s' },
+    ];
+    for (const extra of refused) {
+      const answer = await get(base, 4, extra);
+      assert.equal(answer.status, 404, JSON.stringify(extra));
+      assert.equal(answer.headers.location, undefined);
+    }
+    assert.equal(taken, false, 'none of them reached the sign-in');
+    const page = get(`${base}?code=c&state=s&redirect_uri=https%3A%2F%2Fevil.example%2F&next=%2F%2Fevil.example`);
+    const candidate = await pending.next();
+    await candidate.settle({ ok: false, code: 'state_mismatch', message: 'Not this attempt.' });
+    const answer = await page;
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.location, undefined);
+    assert.doesNotMatch(answer.body, /evil\.example/, 'the result page links nowhere the request named');
   });
 
   test('a fixed port is used as given, and a taken one is port_in_use', async () => {

@@ -49,6 +49,13 @@ function portError(error: NodeJS.ErrnoException, host: string, port: number): Co
   });
 }
 
+/** The Host header of a request to this listener from the browser: a loopback name and our port. */
+export function loopbackHostHeader(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  const name = host.toLowerCase();
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(name);
+}
+
 export class LoopbackReceiver implements RedirectReceiver {
   readonly #redirect: Loopback;
   readonly #options: LoopbackOptions;
@@ -72,15 +79,20 @@ export class LoopbackReceiver implements RedirectReceiver {
     response.catch(() => {});
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? '/', 'http://loopback');
-      if (captured || req.method !== 'GET' || url.pathname !== path) {
-        // Anything but the first request on the exact callback path: 404, and the attempt goes on.
+      // Strictly the registered path, in origin form (`/path?query`): not `//host/path` or
+      // `http://host/path`, which a URL parser would also read as that path. And only for a loopback
+      // Host: a page that rebinds its own DNS name to 127.0.0.1 cannot make the listener answer it.
+      const target = req.url ?? '';
+      const q = target.indexOf('?');
+      const pathname = q === -1 ? target : target.slice(0, q);
+      if (captured || req.method !== 'GET' || pathname !== path || !loopbackHostHeader(req.headers.host, port)) {
+        // Anything else (favicon, probes) gets a 404 and does not spend the listener.
         res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end('Not found\n');
         return;
       }
       captured = { res };
-      resolveResponse(url.searchParams);
+      resolveResponse(new URLSearchParams(q === -1 ? '' : target.slice(q + 1)));
     };
 
     const servers: Server[] = [];

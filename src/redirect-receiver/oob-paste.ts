@@ -23,6 +23,7 @@ export function parsePastedCode(input: string, context: AttemptContext): URLSear
       throw new ConnectError('invalid_code', 'What was pasted has no code in it: paste the code shown in your browser.');
     }
   } else {
+    if (!query) throw new ConnectError('invalid_code', 'What was pasted has no code in it: paste the code shown in your browser.');
     if (/\s/.test(query) || query.length > 2048) {
       throw new ConnectError('invalid_code', 'That does not look like a code (a code is one word): paste just the code.');
     }
