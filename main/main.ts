@@ -9,6 +9,7 @@ import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
 import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopClientOptions } from '../src/desktop-client.js';
+import { setDebugSink } from '../src/debug.js';
 import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
 
@@ -126,6 +127,8 @@ if (!app.requestSingleInstanceLock()) {
   app.on('window-all-closed', () => app.quit());
   app.on('will-quit', () => client?.dispose());
 
+  // CONNECT_DEBUG=1: the core's diagnostic lines (places and names, never tokens) on stderr.
+  if (process.env.CONNECT_DEBUG) setDebugSink((line) => console.error(`connect-desktop: ${line}`));
   await app.whenReady();
   session.defaultSession.setPermissionRequestHandler(denyPermission);
   session.defaultSession.setPermissionCheckHandler(() => false);

@@ -4,6 +4,7 @@ export { createClient, type ClientOptions, type ConnectClient, type ClientEvent,
 export { authorizedFetch } from './authorized-fetch.js';
 export { reloadUserInfo } from './userinfo.js';
 export { adviceFor } from './advice.js';
+export { setDebugSink } from './debug.js';
 export {
   signIn,
   startSignIn,

@@ -3,6 +3,7 @@
 // refused while it arrives), and it turns what went wrong into a sentence that names the URL:
 // a refused connection, a dropped one, a certificate that is not trusted, no answer in time, an
 // answer that is not JSON.
+import { debug } from './debug.js';
 import { ConnectError } from './errors.js';
 
 /** Discovery, JWKS, token and userinfo answers are a few kilobytes; this leaves ample room. */
@@ -70,10 +71,14 @@ function readResponse(body: Buffer | null, init: ResponseInit, url: string): Res
 export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYTES) {
   return async (url: string, options: RequestInit): Promise<Response> => {
     let response: Response;
+    const started = Date.now();
+    const method = options.method ?? 'GET';
     try {
       response = await fetch(url, options);
     } catch (error) {
-      throw networkError(url, error, timeoutSeconds) ?? error;
+      const named = networkError(url, error, timeoutSeconds);
+      debug(`http: ${method} ${placeOf(url)} failed: ${named?.message ?? 'aborted'}`);
+      throw named ?? error;
     }
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -100,6 +105,7 @@ export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYT
         throw networkError(url, error, timeoutSeconds) ?? error;
       }
     }
+    debug(`http: ${method} ${placeOf(url)} -> ${response.status} ${response.headers.get('content-type') ?? ''} ${size} bytes, ${Date.now() - started} ms`);
     // A 204/304 cannot carry a body, even an empty one.
     const body = response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks);
     return readResponse(body, { status: response.status, statusText: response.statusText, headers: response.headers }, url);

@@ -1,5 +1,6 @@
 // The token vault: one keychain entry set per profile. A profile isolates one sign-in (the app's,
 // a script's, a test's) from every other.
+import { debug } from './debug.js';
 import { ConnectError } from './errors.js';
 import type { SecretStore } from './secret-store/store.js';
 import type { Registration } from './registration/dynamic.js';
@@ -52,6 +53,7 @@ export class TokenStore {
   /** The profile's session, or null when signed out. Throws `stored_session_invalid` on a damaged entry. */
   async load(profile: string): Promise<StoredSession | null> {
     const raw = await this.#secrets.get(account(profile));
+    debug(`keychain: read ${account(profile)}: ${raw === null ? 'none' : 'found'}`);
     if (raw === null) return null;
     let parsed: unknown;
     try {
@@ -70,6 +72,7 @@ export class TokenStore {
 
   async save(profile: string, session: StoredSession): Promise<void> {
     await this.#secrets.set(account(profile), JSON.stringify(session));
+    debug(`keychain: wrote ${account(profile)}`);
   }
 
   /** The client registered for the profile (dynamic registration), or null. */
@@ -103,6 +106,8 @@ export class TokenStore {
 
   /** Forget the profile's session; false when there was none. */
   async remove(profile: string): Promise<boolean> {
-    return this.#secrets.delete(account(profile));
+    const removed = await this.#secrets.delete(account(profile));
+    debug(`keychain: removed ${account(profile)}: ${removed ? 'yes' : 'there was none'}`);
+    return removed;
   }
 }

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
 import { authorizedFetch } from '../authorized-fetch.js';
 import { reloadUserInfo } from '../userinfo.js';
+import { setDebugSink, debug } from '../debug.js';
 import { ConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
@@ -119,6 +120,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     store,
     timeoutMs: run.timeoutSeconds * 1000,
     onEvent: (event) => {
+      debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
       if (event.type === 'browser-opening') {
         io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
       } else if (event.type === 'browser-failed') {
@@ -280,6 +282,8 @@ function reportError(error: { code: string; message: string }, json: boolean, io
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
   const wantsJson = argv.includes('--json');
+  // CONNECT_DEBUG=1: what ran, which provider URL answered what, which keychain entry was touched.
+  if (env.CONNECT_DEBUG) setDebugSink((line) => io.err(`debug: ${line}\n`));
   let run: ParsedCommand;
   try {
     const parsed = parseCommandLine(argv, env);
