@@ -3,77 +3,14 @@
 // Every case runs twice, through the core API and through connect-login, and asserts what the user
 // would see: signed in, or the error code and its sentence, with nothing stored.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { getAccessToken } from '../src/access-token.js';
-import { ConnectError } from '../src/errors.js';
-import { keychainStore } from '../src/secret-store/keychain.js';
-import { startSignIn } from '../src/sign-in.js';
-import { TokenStore } from '../src/token-store.js';
-import {
-  decodeJwt,
-  publicJwk,
-  reSignIdToken,
-  signJwt,
-  startAdversary,
-  type Adversary,
-  type Json,
-  type Tampering,
-} from './support/adversary.js';
-import { jsonOf, runCli, testProfile } from './support/cli.js';
-import { SharedBrowser } from './support/shared-browser.js';
+import type { ConnectError } from '../src/errors.js';
+import { decodeJwt, publicJwk, reSignIdToken, signJwt, type Adversary, type Json, type Tampering } from './support/adversary.js';
+import { adversarialSession } from './support/adversarial-session.js';
 
-let adversary: Adversary;
-let browser: SharedBrowser;
-const store = new TokenStore(keychainStore());
-const profiles: string[] = [];
-
-before(async () => {
-  adversary = await startAdversary();
-  browser = await SharedBrowser.start();
-});
-
-after(async () => {
-  for (const profile of profiles) await store.remove(profile);
-  await browser.close();
-  await adversary.close();
-});
-
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
-
-const REDIRECT = 'http://127.0.0.1/connect/oauth2callback';
-
-function settings(scope?: string) {
-  return { issuer: adversary.issuer, clientId: adversary.provider.publicClientId, redirectUri: REDIRECT, ...(scope ? { scope } : {}) };
-}
-
-/** Sign in through the core API; the outcome as the app would report it. */
-async function signInCore(profile: string, scope?: string): Promise<{ sub?: string; code?: string; message?: string }> {
-  const attempt = startSignIn({ settings: settings(scope), profile, store, browser: browser.opener(), timeoutMs: 60_000 });
-  try {
-    const session = await attempt.result;
-    return { sub: session.sub };
-  } catch (error) {
-    assert.ok(error instanceof ConnectError, `a typed error, not ${String(error)}`);
-    return { code: error.code, message: error.message };
-  }
-}
-
-/** Sign in through connect-login --json; the outcome as a script would read it. */
-async function signInCli(profile: string, scope?: string): Promise<{ sub?: string; code?: string; message?: string }> {
-  const args = ['login', '--issuer', adversary.issuer, '--client-id', adversary.provider.publicClientId, '--redirect-uri', REDIRECT];
-  if (scope) args.push('--scope', scope);
-  const login = await runCli([...args, '--profile', profile, '--json'], { BROWSER: await browser.command() });
-  const out = jsonOf(login);
-  if (login.code === 0) return { sub: String(out.sub) };
-  assert.equal(login.code, 1, login.stderr);
-  return { code: String(out.error), message: String(out.error_description) };
-}
-
-const faces = { 'core API': signInCore, CLI: signInCli } as const;
+const fixture = adversarialSession();
+const { store, profileFor, faces, signInCore } = fixture;
 
 interface Case {
   /** The conformance module it follows (or the source of the expectation). */
@@ -236,8 +173,8 @@ for (const [face, signIn] of Object.entries(faces)) {
   describe(`OpenID RP conformance, ${face}`, () => {
     for (const c of CASES) {
       test(`${c.what} [${c.module}]`, async () => {
-        adversary.reset();
-        adversary.tamper = c.tamper(adversary);
+        fixture.adversary.reset();
+        fixture.adversary.tamper = c.tamper(fixture.adversary);
         const profile = profileFor('conf');
         const outcome = await signIn(profile);
         if (c.expect === 'signed_in') {
@@ -256,11 +193,11 @@ for (const [face, signIn] of Object.entries(faces)) {
 describe('what a correct provider may do, and how the token travels', () => {
   test('scope claims come from userinfo when the ID token carries only sub [oidcc-client-test-scope-userinfo-claims]', async () => {
     for (const [face, signIn] of Object.entries(faces)) {
-      adversary.reset();
+      fixture.adversary.reset();
       let idClaims: Json = {};
-      adversary.tamper = { token: (body) => ((idClaims = decodeJwt(String(body.id_token)).payload), body) };
+      fixture.adversary.tamper = { token: (body) => ((idClaims = decodeJwt(String(body.id_token)).payload), body) };
       const profile = profileFor('scope');
-      assert.deepEqual(await signIn(profile, 'openid email'), { sub: 'alice' }, face);
+      assert.deepEqual(await signIn(profile, { scope: 'openid email' }), { sub: 'alice' }, face);
       assert.equal(idClaims.email, undefined, 'the ID token itself has no email');
       const session = await store.load(profile);
       assert.equal(session?.claims.email, 'alice@example.com', face);
@@ -269,42 +206,42 @@ describe('what a correct provider may do, and how the token travels', () => {
   });
 
   test('the access token goes to userinfo in the Authorization header only, never in a URL or a body', async () => {
-    adversary.reset();
+    fixture.adversary.reset();
     const profile = profileFor('header');
     assert.deepEqual(await signInCore(profile), { sub: 'alice' });
     const accessToken = (await store.load(profile))?.accessToken as string;
-    const userinfo = adversary.seen.filter((r) => r.endpoint === 'userinfo');
+    const userinfo = fixture.adversary.seen.filter((r) => r.endpoint === 'userinfo');
     assert.equal(userinfo.length, 1);
     assert.equal(userinfo[0]?.authorization, `Bearer ${accessToken}`);
     assert.equal(userinfo[0]?.body, '');
-    for (const seen of adversary.seen) assert.ok(!seen.url.includes(accessToken), `no access token in ${seen.endpoint}'s URL`);
+    for (const seen of fixture.adversary.seen) assert.ok(!seen.url.includes(accessToken), `no access token in ${seen.endpoint}'s URL`);
   });
 });
 
 describe('refresh against a misbehaving provider', () => {
   async function signedInProfile(label: string): Promise<string> {
-    adversary.reset();
+    fixture.adversary.reset();
     const profile = profileFor(label);
     assert.deepEqual(await signInCore(profile), { sub: 'alice' });
-    adversary.reset();
+    fixture.adversary.reset();
     return profile;
   }
 
   test('the signing key rotates: the JWKS is fetched again once, and the renewed ID token is accepted', async () => {
     const profile = await signedInProfile('rotate');
-    const rotated = { ...adversary.keys.otherRsa, jwk: { ...adversary.keys.otherRsa.jwk, kid: 'rotated-1' } };
-    adversary.tamper = {
+    const rotated = { ...fixture.adversary.keys.otherRsa, jwk: { ...fixture.adversary.keys.otherRsa.jwk, kid: 'rotated-1' } };
+    fixture.adversary.tamper = {
       jwks: () => ({ keys: [publicJwk(rotated)] }),
       token: reSignIdToken(rotated, ({ header }) => (header.kid = 'rotated-1')),
     };
     await getAccessToken(store, profile, { force: true });
     assert.equal(decodeJwt((await store.load(profile))?.idToken as string).header.kid, 'rotated-1');
-    assert.equal(adversary.count('jwks'), 1, 'one JWKS fetch for the renewal');
+    assert.equal(fixture.adversary.count('jwks'), 1, 'one JWKS fetch for the renewal');
   });
 
   test('a renewed ID token from another issuer is refused and the profile signed out [oidcc-client-test-refresh-token-invalid-issuer]', async () => {
     const profile = await signedInProfile('refresh-iss');
-    adversary.tamper = { token: reSignIdToken(adversary.keys.provider, ({ payload }) => (payload.iss = 'https://attacker.example')) };
+    fixture.adversary.tamper = { token: reSignIdToken(fixture.adversary.keys.provider, ({ payload }) => (payload.iss = 'https://attacker.example')) };
     await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
       assert.equal(e.code, 'id_token_invalid');
       assert.match(e.message, /signed out for safety/);
@@ -315,7 +252,7 @@ describe('refresh against a misbehaving provider', () => {
 
   test('a renewed ID token with a bad signature is refused', async () => {
     const profile = await signedInProfile('refresh-sig');
-    adversary.tamper = { token: reSignIdToken({ ...adversary.keys.otherRsa, jwk: { ...adversary.keys.otherRsa.jwk, kid: adversary.keys.provider.jwk.kid } }) };
+    fixture.adversary.tamper = { token: reSignIdToken({ ...fixture.adversary.keys.otherRsa, jwk: { ...fixture.adversary.keys.otherRsa.jwk, kid: fixture.adversary.keys.provider.jwk.kid } }) };
     await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => e.code === 'id_token_invalid');
   });
 });

@@ -10,60 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getAccessToken } from '../src/access-token.js';
-import { ConnectError } from '../src/errors.js';
-import { keychainStore } from '../src/secret-store/keychain.js';
-import { startSignIn } from '../src/sign-in.js';
-import { TokenStore } from '../src/token-store.js';
-import { startAdversary, type Adversary, type Endpoint, type Fault } from './support/adversary.js';
-import { jsonOf, runCli, testProfile } from './support/cli.js';
-import { SharedBrowser } from './support/shared-browser.js';
+import type { ConnectError } from '../src/errors.js';
+import type { Endpoint, Fault } from './support/adversary.js';
+import { adversarialSession, type SignInFace } from './support/adversarial-session.js';
 
-let adversary: Adversary;
-let browser: SharedBrowser;
-const store = new TokenStore(keychainStore());
-const profiles: string[] = [];
-
-before(async () => {
-  adversary = await startAdversary();
-  browser = await SharedBrowser.start();
-});
-
-after(async () => {
-  for (const profile of profiles) await store.remove(profile);
-  await browser.close();
-  await adversary.close();
-});
-
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
-
-const REDIRECT = 'http://127.0.0.1/connect/oauth2callback';
-type Outcome = { sub?: string; code?: string; message?: string };
-
-async function signInCore(profile: string, issuer = adversary.issuer): Promise<Outcome> {
-  const settings = { issuer, clientId: adversary.provider.publicClientId, redirectUri: REDIRECT, requestTimeoutSeconds: 1 };
-  try {
-    return { sub: (await startSignIn({ settings, profile, store, browser: browser.opener(), timeoutMs: 60_000 }).result).sub };
-  } catch (error) {
-    assert.ok(error instanceof ConnectError, `a typed error, not ${String(error)}`);
-    return { code: error.code, message: error.message };
-  }
-}
-
-async function signInCli(profile: string, issuer = adversary.issuer): Promise<Outcome> {
-  const args = ['login', '--issuer', issuer, '--client-id', adversary.provider.publicClientId, '--redirect-uri', REDIRECT, '--request-timeout', '1'];
-  const login = await runCli([...args, '--profile', profile, '--json'], { BROWSER: await browser.command() }, { timeoutMs: 30_000 });
-  assert.notEqual(login.code, null, 'connect-login finished on its own (no hang)');
-  const out = jsonOf(login);
-  if (login.code === 0) return { sub: String(out.sub) };
-  assert.equal(login.code, 1, login.stderr);
-  return { code: String(out.error), message: String(out.error_description) };
-}
-
-const faces = { 'core API': signInCore, CLI: signInCli } as const;
+const fixture = adversarialSession();
+const { store, profileFor } = fixture;
+/** Every sign-in here waits at most 1 second for each answer from the provider. */
+const faces = Object.fromEntries(
+  Object.entries(fixture.faces).map(([face, signIn]) => [face, ((profile, s = {}) => signIn(profile, { requestTimeout: 1, ...s })) as SignInFace]),
+);
+const signInCore = faces['core API'] as SignInFace;
 
 const HUGE = Buffer.alloc(3 * 1024 * 1024, 0x20);
 const json = (body: string | Buffer): Fault => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body });
@@ -116,8 +73,8 @@ for (const [face, signIn] of Object.entries(faces)) {
     for (const endpoint of SIGN_IN_ENDPOINTS) {
       for (const f of FAULTS) {
         test(`${endpoint}: ${f.what}`, async () => {
-          adversary.reset();
-          adversary.tamper = { fault: (e) => (e === endpoint ? f.fault : undefined) };
+          fixture.adversary.reset();
+          fixture.adversary.tamper = { fault: (e) => (e === endpoint ? f.fault : undefined) };
           const profile = profileFor('fault');
           const outcome = await signIn(profile);
           const expected = f.expect(endpoint);
@@ -134,18 +91,18 @@ for (const [face, signIn] of Object.entries(faces)) {
 describe('a broken provider at refresh: nothing lost', () => {
   for (const f of FAULTS) {
     test(`token endpoint: ${f.what}; the stored session is unchanged and the next refresh works`, async () => {
-      adversary.reset();
+      fixture.adversary.reset();
       const profile = profileFor('refresh-fault');
       assert.deepEqual(await signInCore(profile), { sub: 'alice' });
       const before = await store.load(profile);
-      adversary.tamper = { fault: (e) => (e === 'token' ? f.fault : undefined) };
+      fixture.adversary.tamper = { fault: (e) => (e === 'token' ? f.fault : undefined) };
       await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
         assert.equal(e.code, f.expect('token').code);
         assert.match(e.message, f.expect('token').message);
         return true;
       });
       assert.deepEqual(await store.load(profile), before, 'the tokens are kept as they were');
-      adversary.reset();
+      fixture.adversary.reset();
       const renewed = await getAccessToken(store, profile, { force: true });
       assert.notEqual(renewed, before?.accessToken);
     });
@@ -182,13 +139,13 @@ describe('TLS and HTTP errors', () => {
 
   for (const [face, signIn] of Object.entries(faces)) {
     test(`${face}: an https provider whose certificate is not trusted is refused, naming the certificate`, async () => {
-      const outcome = await signIn(profileFor('tls'), tlsIssuer);
+      const outcome = await signIn(profileFor('tls'), { issuer: tlsIssuer });
       assert.equal(outcome.code, 'network_error');
       assert.match(outcome.message ?? '', /certificate .*not trusted .*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
     });
 
     test(`${face}: a server that does not speak HTTP`, async () => {
-      const outcome = await signIn(profileFor('garbage'), garbageIssuer);
+      const outcome = await signIn(profileFor('garbage'), { issuer: garbageIssuer });
       assert.equal(outcome.code, 'network_error');
       assert.match(outcome.message ?? '', /The server at http:\/\/127\.0\.0\.1:\d+ did not answer in HTTP \(HPE_\w+\); check the issuer URL/);
     });

@@ -2,62 +2,15 @@
 // provider, through the core API and connect-login: a response from the wrong issuer or for another
 // attempt, an injected code, a provider that offers only PKCE plain, and where tokens may travel.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { ConnectError } from '../src/errors.js';
-import { keychainStore } from '../src/secret-store/keychain.js';
+import { describe, test } from 'node:test';
+import { getAccessToken } from '../src/access-token.js';
 import { startSignIn } from '../src/sign-in.js';
 import { signOut } from '../src/sign-out.js';
-import { getAccessToken } from '../src/access-token.js';
-import { TokenStore } from '../src/token-store.js';
-import { startAdversary, type Adversary, type Tampering } from './support/adversary.js';
-import { jsonOf, runCli, testProfile } from './support/cli.js';
-import { SharedBrowser } from './support/shared-browser.js';
+import type { Adversary, Tampering } from './support/adversary.js';
+import { LOOPBACK, adversarialSession } from './support/adversarial-session.js';
 
-let adversary: Adversary;
-let browser: SharedBrowser;
-const store = new TokenStore(keychainStore());
-const profiles: string[] = [];
-
-before(async () => {
-  adversary = await startAdversary();
-  browser = await SharedBrowser.start();
-});
-
-after(async () => {
-  for (const profile of profiles) await store.remove(profile);
-  await browser.close();
-  await adversary.close();
-});
-
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
-
-const REDIRECT = 'http://127.0.0.1/connect/oauth2callback';
-type Outcome = { sub?: string; code?: string; message?: string };
-
-async function signInCore(profile: string): Promise<Outcome> {
-  const settings = { issuer: adversary.issuer, clientId: adversary.provider.publicClientId, redirectUri: REDIRECT };
-  try {
-    return { sub: (await startSignIn({ settings, profile, store, browser: browser.opener(), timeoutMs: 60_000 }).result).sub };
-  } catch (error) {
-    assert.ok(error instanceof ConnectError, `a typed error, not ${String(error)}`);
-    return { code: error.code, message: error.message };
-  }
-}
-
-async function signInCli(profile: string): Promise<Outcome> {
-  const args = ['login', '--issuer', adversary.issuer, '--client-id', adversary.provider.publicClientId, '--redirect-uri', REDIRECT];
-  const login = await runCli([...args, '--profile', profile, '--json'], { BROWSER: await browser.command() });
-  const out = jsonOf(login);
-  if (login.code === 0) return { sub: String(out.sub) };
-  assert.equal(login.code, 1, login.stderr);
-  return { code: String(out.error), message: String(out.error_description) };
-}
-
-const faces = { 'core API': signInCore, CLI: signInCli } as const;
+const fixture = adversarialSession();
+const { store, profileFor, faces, signInCore } = fixture;
 
 /** The response parameters changed on the way back to the app, as a man in the middle would. */
 const response = (edit: (params: URLSearchParams) => void): Tampering => ({
@@ -136,15 +89,15 @@ const CASES: Case[] = [
 /** A code the provider issued for somebody else's attempt (its own PKCE verifier), never redeemed. */
 async function stolenCode(): Promise<void> {
   const attacker = startSignIn({
-    settings: { issuer: adversary.issuer, clientId: adversary.provider.publicClientId, redirectUri: REDIRECT },
+    settings: { issuer: fixture.adversary.issuer, clientId: fixture.adversary.provider.publicClientId, redirectUri: LOOPBACK },
     profile: profileFor('attacker'),
     store,
-    browser: browser.opener(),
+    browser: fixture.browser.opener(),
     timeoutMs: 60_000,
   });
   // The attacker's own client never redeems it: the adversary keeps the code and answers the browser itself.
-  adversary.tamper = { authorizationResponse: (url) => new URL(`${adversary.issuer}/nowhere${url.search}`) };
-  while (adversary.codes.length === 0) await new Promise((r) => setTimeout(r, 50));
+  fixture.adversary.tamper = { authorizationResponse: (url) => new URL(`${fixture.adversary.issuer}/nowhere${url.search}`) };
+  while (fixture.adversary.codes.length === 0) await new Promise((r) => setTimeout(r, 50));
   attacker.cancel();
   await attacker.result.catch(() => {});
 }
@@ -153,9 +106,9 @@ for (const [face, signIn] of Object.entries(faces)) {
   describe(`authorization response checks, ${face}`, () => {
     for (const c of CASES) {
       test(`${c.what} [${c.source}]`, async () => {
-        adversary.reset();
+        fixture.adversary.reset();
         if (c.what.includes('injected')) await stolenCode();
-        adversary.tamper = c.tamper(adversary);
+        fixture.adversary.tamper = c.tamper(fixture.adversary);
         const profile = profileFor('rfc');
         const outcome = await signIn(profile);
         if (c.expect === 'signed_in') {
@@ -165,7 +118,7 @@ for (const [face, signIn] of Object.entries(faces)) {
           assert.match(outcome.message ?? '', c.expect.message);
           assert.equal(await store.load(profile), null, 'nothing stored');
         }
-        const request = adversary.seen.findLast((r) => r.url.includes('/oauth/authorize?'));
+        const request = fixture.adversary.seen.findLast((r) => r.url.includes('/oauth/authorize?'));
         assert.equal(new URL(request?.url ?? 'x:').searchParams.get('code_challenge_method'), 'S256');
       });
     }
@@ -174,38 +127,38 @@ for (const [face, signIn] of Object.entries(faces)) {
 
 describe('the loopback listener and where tokens travel', () => {
   test('the callback URL replayed after the sign-in reaches nothing: the listener is closed', async () => {
-    adversary.reset();
+    fixture.adversary.reset();
     let callback: string | undefined;
-    adversary.tamper = { authorizationResponse: (url) => ((callback = url.href), url) };
+    fixture.adversary.tamper = { authorizationResponse: (url) => ((callback = url.href), url) };
     assert.deepEqual(await signInCore(profileFor('replay')), { sub: 'alice' });
     assert.match(callback ?? '', /^http:\/\/127\.0\.0\.1:\d+\/connect\/oauth2callback\?/);
     await assert.rejects(fetch(callback as string), 'connection refused');
   });
 
   test('after a refused response the listener is closed too', async () => {
-    adversary.reset();
+    fixture.adversary.reset();
     let callback: string | undefined;
-    adversary.tamper = { authorizationResponse: (url) => ((callback = url.href), url.searchParams.set('state', 'x'), url) };
+    fixture.adversary.tamper = { authorizationResponse: (url) => ((callback = url.href), url.searchParams.set('state', 'x'), url) };
     assert.equal((await signInCore(profileFor('closed'))).code, 'state_mismatch');
     await assert.rejects(fetch(callback as string), 'connection refused');
   });
 
   test('access and refresh tokens never appear in a URL: sign-in, userinfo, refresh, revocation, logout everywhere', async () => {
-    adversary.reset();
+    fixture.adversary.reset();
     const locations: string[] = [];
-    adversary.tamper = { authorizationResponse: (url) => (locations.push(url.href), url) };
+    fixture.adversary.tamper = { authorizationResponse: (url) => (locations.push(url.href), url) };
     const profile = profileFor('urls');
     assert.deepEqual(await signInCore(profile), { sub: 'alice' });
     const first = await store.load(profile);
     await getAccessToken(store, profile, { force: true });
     const second = await store.load(profile);
-    const result = await signOut({ profile, store, everywhere: true, browser: browser.opener() });
+    const result = await signOut({ profile, store, everywhere: true, browser: fixture.browser.opener() });
     assert.equal(result.revoked, true);
     const secrets = [first?.accessToken, first?.refreshToken, second?.accessToken, second?.refreshToken].filter(
       (s): s is string => typeof s === 'string',
     );
     assert.equal(secrets.length, 4);
-    const urls = [...adversary.seen.map((r) => r.url), ...locations];
+    const urls = [...fixture.adversary.seen.map((r) => r.url), ...locations];
     for (const url of urls) for (const secret of secrets) assert.ok(!url.includes(secret), `a token in ${new URL(url).pathname}`);
     // The one token a URL carries: the ID token as id_token_hint of the logout page (OpenID RP-Initiated Logout §2).
     const withIdToken = urls.filter((u) => second?.idToken && u.includes(second.idToken));

@@ -4,46 +4,25 @@
 // secret); none of them may appear in stdout, stderr, debug lines or anything the renderer is sent.
 // The one exception is by design: `connect-login token` prints the access token on stdout.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setDebugSink } from '../src/debug.js';
 import { createDesktopClient } from '../src/desktop-client.js';
-import { keychainStore } from '../src/secret-store/keychain.js';
-import { TokenStore } from '../src/token-store.js';
-import { decodeJwt, reSignIdToken, startAdversary, type Adversary, type Json } from './support/adversary.js';
-import { runCli, testProfile, type CliResult } from './support/cli.js';
-import { SharedBrowser } from './support/shared-browser.js';
+import { decodeJwt, reSignIdToken, type Json } from './support/adversary.js';
+import { adversarialSession } from './support/adversarial-session.js';
+import { runCli, type CliResult } from './support/cli.js';
 
-let adversary: Adversary;
-let browser: SharedBrowser;
-const store = new TokenStore(keychainStore());
-const profiles: string[] = [];
+// Access tokens live 2 seconds, so the flow refreshes too.
+const fixture = adversarialSession({ accessTokenTtl: 2 });
+const { store, profileFor } = fixture;
 const tokenResponses: Json[] = [];
-
-before(async () => {
-  // Access tokens live 2 seconds, so the flow refreshes too.
-  adversary = await startAdversary({ accessTokenTtl: 2 });
-  browser = await SharedBrowser.start();
-});
-
-after(async () => {
-  for (const profile of profiles) await store.remove(profile);
-  await browser.close();
-  await adversary.close();
-});
-
-function profileFor(label: string): string {
-  const profile = testProfile(label);
-  profiles.push(profile);
-  return profile;
-}
 
 const recordTokens = (body: Json) => (tokenResponses.push(body), body);
 
 /** Every secret the provider and client exchanged so far. */
 function secrets(extra: string[] = []): string[] {
   const found = new Set<string>(extra);
-  for (const code of adversary.codes) found.add(code);
-  for (const request of adversary.seen.filter((r) => r.endpoint === 'token')) {
+  for (const code of fixture.adversary.codes) found.add(code);
+  for (const request of fixture.adversary.seen.filter((r) => r.endpoint === 'token')) {
     const params = new URLSearchParams(request.body);
     for (const name of ['code', 'code_verifier', 'refresh_token', 'client_secret']) {
       const value = params.get(name);
@@ -69,12 +48,12 @@ function assertNoSecret(outputs: string[], known: string[]): void {
 
 describe('no token, code or secret in any output', () => {
   test('connect-login with CONNECT_DEBUG=1: login, status, userinfo with a refresh, fetch, a refused login, logout everywhere', async () => {
-    adversary.reset();
-    adversary.tamper = { token: recordTokens };
+    fixture.adversary.reset();
+    fixture.adversary.tamper = { token: recordTokens };
     const profile = profileFor('secrets-cli');
-    const clientSecret = adversary.provider.confidentialClientSecret;
-    const env = async () => ({ BROWSER: await browser.command(), CONNECT_DEBUG: '1', CONNECT_TEST_SECRET: clientSecret });
-    const login = ['login', '--issuer', adversary.issuer, '--client-id', adversary.provider.confidentialClientId,
+    const clientSecret = fixture.adversary.provider.confidentialClientSecret;
+    const env = async () => ({ BROWSER: await fixture.browser.command(), CONNECT_DEBUG: '1', CONNECT_TEST_SECRET: clientSecret });
+    const login = ['login', '--issuer', fixture.adversary.issuer, '--client-id', fixture.adversary.provider.confidentialClientId,
       '--client-secret-env', 'CONNECT_TEST_SECRET', '--profile', profile];
     const outputs: CliResult[] = [];
     const run = async (args: string[]) => {
@@ -90,8 +69,8 @@ describe('no token, code or secret in any output', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const refreshing = await run(['userinfo', '--profile', profile]);
     assert.equal(refreshing.code, 0, refreshing.stderr);
-    assert.ok(adversary.seen.some((r) => r.endpoint === 'token' && r.body.includes('grant_type=refresh_token')), 'a refresh happened');
-    assert.equal((await run(['fetch', `${adversary.issuer}/api/resource`, '-i', '--profile', profile])).code, 0);
+    assert.ok(fixture.adversary.seen.some((r) => r.endpoint === 'token' && r.body.includes('grant_type=refresh_token')), 'a refresh happened');
+    assert.equal((await run(['fetch', `${fixture.adversary.issuer}/api/resource`, '-i', '--profile', profile])).code, 0);
 
     // The one command that prints a token, by design; it prints exactly that.
     const token = await runCli(['token', '--profile', profile], await env());
@@ -100,10 +79,10 @@ describe('no token, code or secret in any output', () => {
     assert.doesNotMatch(token.stderr, new RegExp(current?.accessToken as string));
 
     // A sign-in refused for a bad ID token: the error names the problem, not the tokens.
-    adversary.tamper = { token: (body) => reSignIdToken(adversary.keys.otherRsa)(recordTokens(body)) };
+    fixture.adversary.tamper = { token: (body) => reSignIdToken(fixture.adversary.keys.otherRsa)(recordTokens(body)) };
     const refused = await run([...login.slice(0, -1), profileFor('secrets-refused'), '--json']);
     assert.equal(refused.code, 1);
-    adversary.tamper = { token: recordTokens };
+    fixture.adversary.tamper = { token: recordTokens };
 
     const logout = await run(['logout', '--everywhere', '--profile', profile, '--json']);
     assert.equal(logout.code, 0, logout.stderr);
@@ -111,15 +90,15 @@ describe('no token, code or secret in any output', () => {
   });
 
   test('the core behind the app window: every result the renderer is sent, and every debug line', async () => {
-    adversary.reset();
-    adversary.tamper = { token: recordTokens };
+    fixture.adversary.reset();
+    fixture.adversary.tamper = { token: recordTokens };
     const lines: string[] = [];
     setDebugSink((line) => lines.push(line));
     const client = createDesktopClient({
-      settings: { issuer: adversary.issuer, clientId: adversary.provider.publicClientId },
+      settings: { issuer: fixture.adversary.issuer, clientId: fixture.adversary.provider.publicClientId },
       profile: profileFor('secrets-app'),
       store,
-      browser: browser.opener(),
+      browser: fixture.browser.opener(),
       platform: 'linux',
     });
     try {
