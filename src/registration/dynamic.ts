@@ -3,6 +3,7 @@
 // initial access token, or a software statement. What comes back is kept in the keychain with the
 // profile; its secrets are never printed.
 import { discover } from '../discovery.js';
+import { limitedFetch } from '../limited-fetch.js';
 import { ConnectError, ProviderError, describeProviderError } from '../errors.js';
 import { isLoopbackHost } from '../redirect-uri.js';
 import { nowSeconds } from '../session.js';
@@ -34,7 +35,8 @@ function checkUrl(label: string, value: string): URL {
 async function call(method: string, url: URL, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown> | null }> {
   let response: Response;
   try {
-    response = await fetch(url, {
+    // Through the same fetch as every other provider request: answers over 1 MB are refused.
+    response = await limitedFetch(TIMEOUT_MS / 1000)(url.href, {
       method,
       redirect: 'error',
       signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -46,6 +48,7 @@ async function call(method: string, url: URL, token: string | undefined, body?: 
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (error) {
+    if (error instanceof ConnectError) throw error;
     const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).name;
     throw new ConnectError('network_error', `Could not reach the registration endpoint ${url.origin}${url.pathname} (${code}).`, { cause: error });
   }

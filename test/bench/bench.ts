@@ -263,7 +263,18 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   for (let i = 0; i < 8; i++) {
     const page = await host.open(browser, api);
     await page.locator('#signed-out').waitFor();
-    paints.push(Number(await page.evaluate(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN`)));
+    // The paint entry is recorded asynchronously: wait for it (buffered) rather than read it once.
+    paints.push(
+      Number(
+        await page.evaluate(`new Promise((resolve) => {
+          new PerformanceObserver((list) => {
+            const entry = list.getEntriesByName('first-contentful-paint')[0];
+            if (entry) resolve(entry.startTime);
+          }).observe({ type: 'paint', buffered: true });
+          setTimeout(() => resolve(NaN), 5000);
+        })`),
+      ),
+    );
     await page.context().close();
   }
   host.close();
