@@ -5,11 +5,6 @@ import { limitedFetch } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import type { ResolvedSettings } from './settings.js';
 
-export interface DiscoveryOptions {
-  /** Seconds to wait for each HTTP request to the provider. Default: the settings' (30). */
-  requestTimeoutSeconds?: number;
-}
-
 function clientAuth(settings: ResolvedSettings): oidc.ClientAuth {
   // The reference provider authenticates confidential clients with HTTP Basic at /oauth/token and
   // /oauth/revoke only; public (native) clients send just their client_id.
@@ -24,8 +19,9 @@ function hardening(settings: ResolvedSettings): Array<(config: oidc.Configuratio
 }
 
 /** A configured openid-client for these settings. Throws `discovery_failed` or `network_error`. */
-export async function discover(settings: ResolvedSettings, options: DiscoveryOptions = {}): Promise<oidc.Configuration> {
-  const timeout = options.requestTimeoutSeconds ?? settings.requestTimeoutSeconds;
+export async function discover(settings: ResolvedSettings): Promise<oidc.Configuration> {
+  // Each request to the provider waits at most this long (the settings' requestTimeoutSeconds).
+  const timeout = settings.requestTimeoutSeconds;
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret) metadata.client_secret = settings.clientSecret;
 

@@ -109,6 +109,10 @@ describe('provider settings', () => {
       code(() => resolveSettings({ issuer: 'https://x', clientId: 'a', endpoints: { authorization: 'https://x/a' } as never })),
       'invalid_settings',
     );
+    for (const requestTimeoutSeconds of [0, 301, Number.NaN]) {
+      assert.equal(code(() => resolveSettings({ issuer: 'https://x', clientId: 'a', requestTimeoutSeconds })), 'invalid_settings');
+    }
+    assert.equal(resolveSettings({ issuer: 'https://x', clientId: 'a' }).requestTimeoutSeconds, 30);
   });
 
   test('profile names cannot escape their keychain entry', () => {
@@ -205,6 +209,8 @@ describe('connect-login arguments', () => {
     assert.match(usage(['token', '--json']), /--json is not an option of token/);
     assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--client-secret-env', 'NOPE']), /NOPE/);
     assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--timeout', '0']), /--timeout/);
+    assert.match(usage(['login', '--issuer', 'https://x', '--client-id', 'a', '--request-timeout', '301']), /--request-timeout must be a number of seconds between 1 and 300, not "301"/);
+    assert.match(usage(['status', '--request-timeout', '5']), /--request-timeout is an option of login/);
     assert.match(usage(['login', '--config', '/nonexistent.json']), /settings file "\/nonexistent.json" cannot be read \(ENOENT\)/);
   });
 });

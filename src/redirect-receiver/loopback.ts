@@ -50,7 +50,7 @@ function portError(error: NodeJS.ErrnoException, host: string, port: number): Co
 }
 
 /** The Host header of a request to this listener from the browser: a loopback name and our port. */
-export function loopbackHostHeader(host: string | undefined, port: number): boolean {
+function loopbackHostHeader(host: string | undefined, port: number): boolean {
   if (!host) return false;
   const name = host.toLowerCase();
   return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(name);

@@ -4,7 +4,7 @@
 // response, userinfo, or a raw fault at any endpoint); `reset()` makes it honest again.
 // It holds the provider's signing key, so it can sign a tampered ID token validly (to test claim
 // checks) or badly (to test signature checks).
-import { createHmac, generateKeyPairSync, sign as cryptoSign, createPrivateKey, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as cryptoSign, createPrivateKey } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rsaSigningKey, startTestProvider, type TestProvider, type TestProviderOptions } from '../provider/provider.js';
@@ -138,7 +138,7 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
         if (code) state.codes.push(code);
         if (state.tamper.authorizationResponse) headers.location = state.tamper.authorizationResponse(target).href;
       }
-      delete headers['content-length'];
+      // The body was read whole (and maybe changed): send it with its own length.
       delete headers['transfer-encoding'];
       headers['content-length'] = String(out.length);
       res.writeHead(upstream.status, headers);
@@ -247,9 +247,4 @@ export function reSignIdToken(
     edit({ header, payload });
     return { ...body, id_token: signJwt(header, payload, key) };
   };
-}
-
-/** A random value that looks like a kid or a secret. */
-export function randomText(): string {
-  return randomBytes(8).toString('hex');
 }
