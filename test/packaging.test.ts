@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { ROOT } from './support/cli.js';
 
@@ -13,8 +14,19 @@ const require = createRequire(import.meta.url);
 const out = mkdtempSync(join(tmpdir(), 'connect-package-'));
 let files: string[] = [];
 
-function yaml(): string {
-  return readFileSync(join(ROOT, 'build/electron-builder.yml'), 'utf8');
+type BuilderConfig = Record<string, unknown> & {
+  protocols: { name: string; schemes: string[] }[];
+  electronFuses: Record<string, boolean>;
+  win: { target: string[] };
+  mac: Record<string, unknown>;
+  linux: { target: string[] };
+  nsis: { include: string; perMachine: boolean };
+  files: string[];
+};
+
+/** The configuration as electron-builder loads it (a module derived from identity.json). */
+async function builderConfig(): Promise<BuilderConfig> {
+  return ((await import(pathToFileURL(join(ROOT, 'build/electron-builder.config.mjs')).href)) as { default: BuilderConfig }).default;
 }
 
 before(async () => {
@@ -25,7 +37,6 @@ before(async () => {
   for (const file of ['LICENSE', 'LICENSES.chromium.html']) writeFileSync(join(stub, file), '');
   writeFileSync(join(stub, 'version'), '45.4.1');
   const { build, Platform } = (await import('electron-builder')) as typeof import('electron-builder');
-  const { load } = (await import('js-yaml')) as { load: (text: string) => Record<string, unknown> };
   // electron-builder logs to stdout, which is the test runner's report here: keep it out.
   const write = process.stdout.write;
   process.stdout.write = (() => true) as typeof process.stdout.write;
@@ -33,7 +44,7 @@ before(async () => {
     projectDir: ROOT,
     targets: Platform.LINUX.createTarget('dir'),
     config: {
-      ...(load(yaml()) as object),
+      ...(await builderConfig()),
       electronDist: stub,
       electronVersion: '45.4.1',
       // The stub has no fuse sentinel to flip.
@@ -52,6 +63,9 @@ describe('packaging', () => {
   test('app.asar holds main, preload, renderer and the core', () => {
     for (const file of [
       '/package.json',
+      '/identity.json',
+      '/dist/main/page-protocol.js',
+      '/dist/main/os-scheme.js',
       '/dist/main/main.js',
       '/dist/main/preload.cjs',
       '/dist/main/security.js',
@@ -85,15 +99,28 @@ describe('packaging', () => {
     assert.ok(existsSync(join(unpacked, '@koromix/koffi-linux-x64/linux_x64/koffi.node')));
   });
 
-  test('the configuration declares the custom scheme, the fuses, and the platform targets', () => {
-    const config = yaml();
-    assert.match(config, /protocols:\n {2}- name: CONNECT Desktop sign-in\n {4}schemes:\n {6}- com\.example\.connect-desktop/);
-    for (const fuse of ['runAsNode: false', 'enableNodeOptionsEnvironmentVariable: false', 'enableNodeCliInspectArguments: false', 'enableEmbeddedAsarIntegrityValidation: true', 'onlyLoadAppFromAsar: true', 'enableCookieEncryption: true']) {
-      assert.ok(config.includes(`  ${fuse}`), fuse);
-    }
-    assert.match(config, /win:\n {2}target: \[nsis\]/);
-    assert.match(config, /hardenedRuntime: true/);
-    assert.match(config, /target: \[AppImage, deb\]/);
+  test('the configuration declares the identity scheme, the fuses, and the platform targets', async () => {
+    const config = await builderConfig();
+    const { IDENTITY } = await import('../src/identity.js');
+    assert.equal(config.appId, IDENTITY.appId);
+    assert.equal(config.productName, IDENTITY.productName);
+    // The scheme macOS will route to the app (Info.plist) is the one the app registers and accepts.
+    assert.deepEqual(config.protocols, [{ name: `${IDENTITY.productName} sign-in`, schemes: [IDENTITY.scheme] }]);
+    assert.deepEqual(config.electronFuses, {
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      enableCookieEncryption: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    assert.deepEqual(config.win.target, ['nsis']);
+    // NSIS writes nothing for `protocols`: the include registers the scheme, per user.
+    assert.equal(config.nsis.perMachine, false);
+    assert.ok(existsSync(join(ROOT, config.nsis.include)));
+    assert.equal(config.mac.hardenedRuntime, true);
+    assert.deepEqual(config.linux.target, ['AppImage', 'deb']);
     assert.ok(existsSync(join(ROOT, 'build/entitlements.mac.plist')));
     // The icon electron-builder turns into .ico/.icns: a PNG of at least 512×512 (macOS needs that).
     const icon = readFileSync(join(ROOT, 'build/icon.png'));

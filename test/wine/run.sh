@@ -10,9 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
-for tool in wine wineboot wineserver Xvfb x86_64-w64-mingw32-gcc; do
+for tool in wine wineboot wineserver Xvfb x86_64-w64-mingw32-gcc makensis; do
   command -v "$tool" >/dev/null || {
-    echo "error: $tool is missing; the Windows suite needs: apt-get install --no-install-recommends wine wine64 xvfb gcc-mingw-w64-x86-64-win32" >&2
+    echo "error: $tool is missing; the Windows suite needs: apt-get install --no-install-recommends wine wine64 xvfb gcc-mingw-w64-x86-64-win32 nsis" >&2
     exit 2
   }
 done
@@ -47,6 +47,10 @@ cleanup() {
 trap cleanup EXIT
 
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" test/wine/bcryptprimitives.c
+# The installer's scheme registration (build/installer.nsh) in a minimal installer (installer.test.ts).
+product=$(node -p "require('$ROOT/identity.json').productName")
+makensis -V1 -DPROJECT_DIR="$ROOT" -DAPP_EXECUTABLE_FILENAME="$product.exe" -DOUTFILE="$ROOT/dist/test/wine/protocol-installer.exe" \
+  test/wine/protocol-installer.nsi
 
 exec 3>"$work/display"
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &

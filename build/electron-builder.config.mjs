@@ -1,0 +1,59 @@
+// electron-builder configuration (`npm run package`), derived from identity.json: the app's name, id
+// and custom URI scheme are written there once. Windows and macOS installers; Linux for development.
+import { readFileSync } from 'node:fs';
+
+const identity = JSON.parse(readFileSync(new URL('../identity.json', import.meta.url), 'utf8'));
+
+export default {
+  appId: identity.appId,
+  productName: identity.productName,
+  copyright: 'Copyright © connect-desktop contributors',
+  directories: { output: 'release', buildResources: 'build' },
+  files: [
+    'package.json',
+    'identity.json',
+    'dist/src/**',
+    'dist/main/**',
+    'dist/renderer/**',
+    '!dist/**/*.map',
+    '!dist/**/*.d.ts',
+    '!dist/**/*.d.cts',
+    '!dist/test/**',
+  ],
+  // Native modules (the keychain and window-title bindings) cannot load from inside app.asar.
+  asarUnpack: ['**/*.node'],
+  // Electron fuses (the security checklist): no running as plain Node, no NODE_OPTIONS or inspector
+  // flags, the app only from its integrity-checked app.asar, cookies encrypted, and file:// pages get
+  // no extra privileges (the window's page is served from app://, see main/page-protocol.ts).
+  electronFuses: {
+    runAsNode: false,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    enableCookieEncryption: true,
+    grantFileProtocolExtraPrivileges: false,
+  },
+  // The custom URI scheme redirect (<scheme>://connect/oauth2callback). macOS: CFBundleURLTypes in
+  // Info.plist, the only schemes macOS will ever route to the app. Linux: MimeType in the .desktop
+  // file. Windows: the NSIS target ignores `protocols`; build/installer.nsh registers the scheme.
+  protocols: [{ name: `${identity.productName} sign-in`, schemes: [identity.scheme] }],
+  mac: {
+    category: 'public.app-category.productivity',
+    hardenedRuntime: true,
+    entitlements: 'build/entitlements.mac.plist',
+    entitlementsInherit: 'build/entitlements.mac.plist',
+    target: ['dmg', 'zip'],
+  },
+  win: { target: ['nsis'] },
+  nsis: {
+    oneClick: false,
+    perMachine: false,
+    include: 'build/installer.nsh',
+  },
+  linux: {
+    target: ['AppImage', 'deb'],
+    category: 'Utility',
+    maintainer: 'connect-desktop contributors',
+  },
+};
