@@ -1,8 +1,10 @@
 // Windows window titles through user32 (koffi): EnumWindows + GetWindowTextW over visible top-level
 // windows. Title changes arrive as EVENT_OBJECT_NAMECHANGE from an out-of-context SetWinEventHook,
-// delivered to this thread when it checks for sent messages; a slower poll covers systems that do
-// not raise the event (Wine 8). The check takes nothing from the thread's message queue: in the
-// Electron app this is the main thread, whose windows' messages belong to Electron's own loop.
+// which Windows delivers through the hooking thread's message loop ("The client thread that calls
+// SetWinEventHook must have a message loop in order to receive events"). In the Electron app the
+// main thread runs Chromium's loop, which delivers them: the source adds nothing there. A plain
+// Node process has no loop, so the source checks the thread for sent messages on a timer, taking
+// nothing from its queue. A slower poll covers systems that do not raise the event (Wine 8).
 import koffi from 'koffi';
 import { ConnectError } from '../errors.js';
 import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
@@ -93,11 +95,18 @@ function visibleTitles(u: User32): string[] {
 export interface Win32SourceOptions {
   /** How often to re-read all titles when no event said they changed. Default 250 ms. */
   pollMs?: number;
+  /**
+   * Check the thread for sent messages on a timer, so win events arrive without a message loop.
+   * Default true; false inside Electron, whose message loop delivers them (a timer of ours must not
+   * dispatch messages to Electron's windows).
+   */
+  checkThread?: boolean;
 }
 
 export function win32TitleSource(options: Win32SourceOptions = {}): WindowTitleSource {
   const u = load();
   const pollMs = options.pollMs ?? POLL_MS;
+  const checkThread = options.checkThread ?? true;
   return {
     name: 'win32',
     titles: () => visibleTitles(u),
@@ -115,7 +124,7 @@ export function win32TitleSource(options: Win32SourceOptions = {}): WindowTitleS
       const tick = () => {
         // Out-of-context win events are delivered while this thread checks for sent messages (the
         // hook callback runs inside this call). Nothing is removed from the queue.
-        u.PeekMessageW(message, THREAD_MESSAGES_ONLY, NO_SUCH_MESSAGE, NO_SUCH_MESSAGE, PM_NOREMOVE | PM_QS_SENDMESSAGE);
+        if (checkThread) u.PeekMessageW(message, THREAD_MESSAGES_ONLY, NO_SUCH_MESSAGE, NO_SUCH_MESSAGE, PM_NOREMOVE | PM_QS_SENDMESSAGE);
         sincePoll += PUMP_MS;
         if (!dirty && sincePoll < pollMs) return;
         sincePoll = 0;
