@@ -1,21 +1,34 @@
 // Electron main process: window, OS hooks and IPC wiring only. Every decision about the protocol is
 // made in src/ (createDesktopClient); this file only connects it to Electron.
-import { app, BrowserWindow, ipcMain, session, shell, utilityProcess } from 'electron';
+//
+// Electron's lifecycle rules this file follows (docs/api/app.md, docs/tutorial/esm.md):
+// - `ready` is emitted only after this module has finished evaluating, so nothing here awaits at the
+//   top level: awaiting `ready` here would wait forever (no window, and the hung first instance would
+//   keep its single-instance lock, so every later launch would quit at once).
+// - Before `ready`, only what must come first: the page's privileged scheme, the sandbox, the
+//   single-instance lock, and the handlers for URLs the OS hands over (`open-url` may come before
+//   `ready` on macOS; Windows and Linux put the URL in argv, of the first or a second instance).
+import { app, BrowserWindow, dialog, ipcMain, protocol, screen, session, shell, utilityProcess } from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CHANNELS, type ConnectApi, type SettingsInput } from '../src/app-api.js';
+import { fileURLToPath } from 'node:url';
+import { CHANNELS, EVENT_CHANNEL, type ConnectApi, type InvokeMethod, type SettingsInput } from '../src/app-api.js';
 import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
 import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopClientOptions } from '../src/desktop-client.js';
 import { setDebugSink } from '../src/debug.js';
+import { IDENTITY } from '../src/identity.js';
+import { classifyRedirectUri } from '../src/redirect-uri.js';
 import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
+import { setWindowTitleHost } from '../src/window-titles/source.js';
+import { PAGE_SCHEME, PAGE_SCHEME_PRIVILEGES, PAGE_URL, pageHandler } from './page-protocol.js';
+import { schemeRegistrar } from './os-scheme.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';
+import { MIN_SIZE, parseSavedBounds, placeWindow } from './window-bounds.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const INDEX_HTML = join(here, '../renderer/index.html');
-const INDEX_URL = pathToFileURL(INDEX_HTML).href;
+const RENDERER_DIR = join(here, '../renderer');
 
 /**
  * Settings: $CONNECT_CONFIG (a settings file, as for the CLI, not written to) or the setup screen's
@@ -51,30 +64,36 @@ function settingsInput(value: unknown): SettingsInput | undefined {
   return { issuer, clientId, scope, redirectKind, ...(secret !== undefined ? { clientSecret: secret } : {}) };
 }
 
-/** Window size and position, remembered between runs. */
-function windowBounds(): { width: number; height: number; x?: number; y?: number } {
+const boundsFile = () => join(app.getPath('userData'), 'window.json');
+
+/** The remembered size and place, on a display that is connected now (the screen module needs `ready`). */
+function windowBounds() {
+  let text: string | undefined;
   try {
-    const saved = JSON.parse(readFileSync(join(app.getPath('userData'), 'window.json'), 'utf8')) as Record<string, number>;
-    if ([saved.width, saved.height].every((n) => Number.isInteger(n) && (n as number) >= 400 && (n as number) <= 4000)) {
-      return { width: saved.width as number, height: saved.height as number, ...(Number.isInteger(saved.x) && Number.isInteger(saved.y) ? { x: saved.x, y: saved.y } : {}) };
-    }
+    text = readFileSync(boundsFile(), 'utf8');
   } catch {
-    // first run
+    text = undefined; // first run
   }
-  return { width: 760, height: 680 };
+  const primary = screen.getPrimaryDisplay();
+  const others = screen.getAllDisplays().filter((d) => d.id !== primary.id);
+  return placeWindow(parseSavedBounds(text), [primary, ...others].map((d) => d.workArea));
 }
 
-/** Make the OS launch this app for the custom-scheme redirect URI (dev runs pass the app path). */
-function registerScheme(redirectUri: string): string | undefined {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(redirectUri)?.[1];
-  if (!scheme || scheme === 'http' || scheme === 'https') return undefined;
-  if (process.defaultApp && process.argv[1]) app.setAsDefaultProtocolClient(scheme, process.execPath, [resolve(process.argv[1])]);
-  else app.setAsDefaultProtocolClient(scheme);
-  return scheme.toLowerCase();
+/** A failure before the window could show anything: a dialog (a packaged app has no console), then quit. */
+function fatal(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  dialog.showErrorBox(`${IDENTITY.productName} could not start`, message);
+  app.exit(1);
 }
+
+// ---- Before `ready` -------------------------------------------------------------------------------
+
+protocol.registerSchemesAsPrivileged([PAGE_SCHEME_PRIVILEGES]);
+app.enableSandbox();
 
 // The packaged app has the runAsNode fuse off, so the Linux keychain helper (a process that can be
 // killed when the Secret Service hangs) runs as an Electron utility process instead of a Node fork.
+// It is started on the first keychain call, which comes after `ready` (utilityProcess needs it).
 setKeychainHelperLauncher((script, args) => {
   const child = utilityProcess.fork(script, args, { serviceName: 'connect-keychain', stdio: 'ignore' });
   return {
@@ -85,71 +104,91 @@ setKeychainHelperLauncher((script, args) => {
     setBusy: () => {},
   };
 });
+// Chromium's message loop delivers Windows' win events; on macOS the app asks for Screen Recording.
+setWindowTitleHost('app');
+
+const schemes = schemeRegistrar({
+  app,
+  platform: process.platform,
+  declared: IDENTITY.scheme,
+  // A development run is `electron <app path>`: the OS must start it the same way (Electron's docs).
+  ...(process.defaultApp && process.argv[1] ? { development: { path: process.execPath, args: [resolve(process.argv[1])] } } : {}),
+});
+
+let window: BrowserWindow | undefined;
+let client: DesktopClient | undefined;
+/** URLs the OS handed over before the window could show what became of them. */
+const early: string[] = [];
+
+const bringToFront = () => {
+  if (window?.isMinimized()) window.restore();
+  window?.show();
+  window?.focus();
+};
+
+/** A custom-scheme URL from the OS: to the sign-in waiting for it; a refusal shows in the window. */
+function deliver(url: string): void {
+  if (!client || !window) return void early.push(url);
+  bringToFront();
+  void client.deliverRedirect(url);
+}
 
 if (!app.requestSingleInstanceLock()) {
-  // A second launch (for example by the OS, for a custom-scheme URL) hands its argv to the first.
+  // Another instance runs: it gets this launch's argv (with the URL, for a protocol launch) in its
+  // `second-instance` event.
   app.quit();
 } else {
-  app.enableSandbox();
-  let window: BrowserWindow | undefined = undefined;
-  let client: DesktopClient | undefined = undefined;
-  let scheme: string | undefined = undefined;
-  const early: string[] = [];
+  // A protocol launch while the app was not running (Windows, Linux): the URL is in our own argv.
+  const launchUrl = schemes.urlIn(process.argv.slice(1));
+  if (launchUrl) early.push(launchUrl);
 
-  const bringToFront = () => {
-    if (window?.isMinimized()) window.restore();
-    window?.show();
-    window?.focus();
-  };
-  const deliver = (url: string) => {
-    if (!client) return void early.push(url);
-    void client.deliverRedirect(url).then((result) => {
-      if (result.ok) bringToFront();
-      else console.error(`connect-desktop: a sign-in response URL was refused (${result.error.code})`);
-    });
-  };
-
-  // macOS hands custom-scheme URLs over with open-url (register before ready); Windows and Linux
-  // start a second instance whose argv carries the URL.
+  // macOS: register before `ready`, or the URL that launched the app is missed.
   app.on('open-url', (event, url) => {
     event.preventDefault();
     deliver(url);
   });
   app.on('second-instance', (_event, argv) => {
-    const url = scheme ? argv.find((arg) => arg.toLowerCase().startsWith(`${scheme}:`)) : undefined;
+    const url = schemes.urlIn(argv);
     if (url) deliver(url);
     else bringToFront();
   });
 
   // Navigation, new windows and webviews are refused everywhere; permissions are never granted.
-  app.on('web-contents-created', (_event, contents) => lockDown(contents, INDEX_URL));
-
+  app.on('web-contents-created', (_event, contents) => lockDown(contents));
   app.on('window-all-closed', () => app.quit());
-  app.on('will-quit', () => client?.dispose());
+  app.on('will-quit', () => {
+    client?.dispose();
+    schemes.release();
+  });
 
   // CONNECT_DEBUG=1: the core's diagnostic lines (places and names, never tokens) on stderr.
   if (process.env.CONNECT_DEBUG) setDebugSink((line) => console.error(`connect-desktop: ${line}`));
-  await app.whenReady();
+
+  app.whenReady().then(start).catch(fatal);
+}
+
+// ---- After `ready` --------------------------------------------------------------------------------
+
+async function start(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler(denyPermission);
   session.defaultSession.setPermissionCheckHandler(() => false);
+  protocol.handle(PAGE_SCHEME, pageHandler(RENDERER_DIR));
 
-  client = createDesktopClient({
+  const api = createDesktopClient({
     ...clientOptions(),
     ...(process.env.CONNECT_DEMO_ISSUER ? { demoIssuer: process.env.CONNECT_DEMO_ISSUER } : {}),
     // The system browser, only ever for the URLs the core built (never a URL from the renderer):
     // $BROWSER when set (as for the CLI), otherwise the OS's default through shell.openExternal.
     browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(url) },
+    appScheme: IDENTITY.scheme,
+    receiveScheme: (scheme) => schemes.receive(scheme),
   });
-  scheme = registerScheme(await client.redirectUri());
-  for (const url of early.splice(0)) deliver(url);
+  client = api;
 
   // IPC: only from our own page in our own window's main frame; arguments checked.
   const forbidden = { ok: false, error: { code: 'forbidden', message: 'IPC from an unknown sender.' } } as const;
-  const api: DesktopClient = client;
-  const handle = <K extends keyof ConnectApi>(name: K, call: (...args: unknown[]) => ReturnType<ConnectApi[K]>) =>
-    ipcMain.handle(CHANNELS[name], async (event, ...args: unknown[]) =>
-      fromOurPage(event, window, INDEX_URL) ? call(...args) : forbidden,
-    );
+  const handle = <K extends InvokeMethod>(name: K, call: (...args: unknown[]) => ReturnType<ConnectApi[K]>) =>
+    ipcMain.handle(CHANNELS[name], async (event, ...args: unknown[]) => (fromOurPage(event, window) ? call(...args) : forbidden));
   handle('state', () => api.state());
   handle('signIn', async () => {
     const result = await api.signIn();
@@ -168,32 +207,41 @@ if (!app.requestSingleInstanceLock()) {
     const input = settingsInput(value);
     return input ? call(input) : badForm;
   };
-  // A changed provider may use another custom scheme: register it with the OS again.
-  const rescheme = async <T>(result: T) => {
-    scheme = registerScheme(await api.redirectUri());
-    return result;
-  };
   handle('settings', () => api.settings());
   handle('checkSettings', (value) => withSettings(value, (input) => api.checkSettings(input)));
-  handle('saveSettings', (value) => withSettings(value, (input) => api.saveSettings(input).then(rescheme)));
-  handle('useDemoProvider', () => api.useDemoProvider().then(rescheme));
-  handle('registerApp', (value) => withSettings(value, (input) => api.registerApp(input).then(rescheme)));
+  handle('saveSettings', (value) => withSettings(value, (input) => api.saveSettings(input)));
+  handle('useDemoProvider', () => api.useDemoProvider());
+  handle('registerApp', (value) => withSettings(value, (input) => api.registerApp(input)));
   handle('reloadUserInfo', () => api.reloadUserInfo());
   handle('refresh', () => api.refresh());
   handle('signOut', (everywhere) => api.signOut(everywhere === true));
 
-  window = new BrowserWindow({
+  const win = new BrowserWindow({
     ...windowBounds(),
-    minWidth: 520,
-    minHeight: 420,
-    title: 'CONNECT Desktop',
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
+    title: IDENTITY.productName,
     show: false,
     webPreferences: { ...WEB_PREFERENCES, preload: join(here, 'preload.cjs') },
   });
-  window.once('ready-to-show', () => window?.show());
-  window.on('close', () => {
-    if (!window) return;
-    writeFileSync(join(app.getPath('userData'), 'window.json'), JSON.stringify(window.getNormalBounds()));
+  window = win;
+  api.onEvent((event) => {
+    if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, event);
   });
-  await window.loadFile(INDEX_HTML);
+  win.once('ready-to-show', () => win.show());
+  win.on('close', () => {
+    try {
+      writeFileSync(boundsFile(), JSON.stringify(win.getNormalBounds()));
+    } catch {
+      // the size is only a convenience
+    }
+  });
+  await win.loadURL(PAGE_URL);
+
+  // The redirect in use: register its custom scheme with the OS now, so the browser can open it
+  // (a failure is shown when a sign-in is started, with the one-click switch to loopback).
+  const redirect = classifyRedirectUri(await api.redirectUri());
+  if (redirect.kind === 'custom-scheme') await schemes.receive(redirect.scheme).catch(() => {});
+  // The page listens now: URLs from before `ready`, or from the launch itself, go through.
+  for (const url of early.splice(0)) deliver(url);
 }

@@ -1,9 +1,10 @@
 // Preload (sandboxed, so CommonJS and only `electron` can be required): exposes the one typed API,
 // `window.connect`, and nothing else. No ipcRenderer, no raw callbacks reach the page.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { CHANNELS as Channels, ConnectApi, SettingsInput } from '../src/app-api.js';
+import type { AppEvent, CHANNELS as Channels, ConnectApi, EVENT_CHANNEL as EventChannel, SettingsInput } from '../src/app-api.js';
 
-// A sandboxed preload cannot load src/app-api.js at run time; the type keeps these names in step.
+// A sandboxed preload cannot load src/app-api.js at run time; the types keep these names in step.
+const EVENT_CHANNEL: typeof EventChannel = 'connect:event';
 const CHANNELS: typeof Channels = {
   state: 'connect:state',
   signIn: 'connect:sign-in',
@@ -34,6 +35,10 @@ const api: ConnectApi = {
   registerApp: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.registerApp, input),
   refresh: () => ipcRenderer.invoke(CHANNELS.refresh),
   signOut: (everywhere: boolean) => ipcRenderer.invoke(CHANNELS.signOut, everywhere === true),
+  // The page gets the event itself, never the IPC event object (which would reach ipcRenderer).
+  onEvent: (listener: (event: AppEvent) => void) => {
+    ipcRenderer.on(EVENT_CHANNEL, (_event, appEvent: AppEvent) => listener(appEvent));
+  },
 };
 
 contextBridge.exposeInMainWorld('connect', api);

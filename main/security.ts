@@ -1,6 +1,7 @@
 // Electron's security checklist, as data and small functions main.ts applies, so a test can check them
 // without Electron. Type-only imports: nothing here loads Electron.
 import type { IpcMainInvokeEvent, WebContents, WebPreferences } from 'electron';
+import { isPageUrl } from './page-protocol.js';
 
 /** The window's web preferences: isolated, sandboxed, no Node, no webviews. */
 export const WEB_PREFERENCES: Readonly<WebPreferences> = Object.freeze({
@@ -18,27 +19,24 @@ export const WEB_PREFERENCES: Readonly<WebPreferences> = Object.freeze({
 type Contents = Pick<WebContents, 'on' | 'setWindowOpenHandler'>;
 
 /** Navigation away from the app's page, redirects, new windows and webviews are all refused. */
-export function lockDown(contents: Contents, pageUrl: string): void {
+export function lockDown(contents: Contents): void {
   contents.on('will-navigate', (event, url) => {
-    if (url !== pageUrl) event.preventDefault();
+    if (!isPageUrl(url)) event.preventDefault();
   });
   contents.on('will-redirect', (event) => event.preventDefault());
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 }
 
-/** An IPC call is served only from the app's own page, in its own window's main frame. */
+/**
+ * An IPC call is served only from the app's own page (app://connect/index.html, compared as a parsed
+ * URL, not as text), in its own window's main frame.
+ */
 export function fromOurPage(
   event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>,
   window: { webContents: Pick<WebContents, 'mainFrame'> } | undefined,
-  pageUrl: string,
 ): boolean {
-  return (
-    !!window &&
-    event.sender === window.webContents &&
-    event.senderFrame === window.webContents.mainFrame &&
-    event.senderFrame?.url === pageUrl
-  );
+  return !!window && event.sender === window.webContents && event.senderFrame === window.webContents.mainFrame && isPageUrl(event.senderFrame?.url);
 }
 
 /** Permissions (camera, notifications, …) are never granted. */

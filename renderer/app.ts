@@ -27,11 +27,13 @@ function show(screen: (typeof SCREENS)[number]): void {
 
 function showError(error: ErrorView | null): void {
   $('error').hidden = !error;
-  // oob:auto that cannot read titles (macOS Screen Recording, no X display): one click to switch.
+  // A redirect this app cannot receive here: oob:auto that cannot read titles (macOS Screen
+  // Recording, no X display), or a custom scheme the OS will not hand over. One click to switch.
   const action = $<HTMLButtonElement>('error-action');
-  action.hidden = error?.code !== 'window_titles_unavailable';
+  action.hidden = error?.code !== 'window_titles_unavailable' && error?.code !== 'scheme_unavailable';
   if (!action.hidden) {
-    const target: RedirectKindName = settings && settings.platformDefault !== 'oob-auto' ? settings.platformDefault : 'loopback';
+    const fallback = error?.code === 'window_titles_unavailable' && settings ? settings.platformDefault : 'loopback';
+    const target: RedirectKindName = fallback === 'custom-scheme' || fallback === 'loopback' ? fallback : 'loopback';
     action.textContent = target === 'custom-scheme' ? 'Switch to the custom URI scheme' : 'Switch to the loopback redirect';
     action.dataset.target = target;
   }
@@ -300,7 +302,21 @@ setInterval(() => {
   if (current?.signedIn && !$('signed-in').hidden) $('expiry').textContent = expiryText(current);
 }, 1000);
 setInterval(() => {
-  if (!$('signed-in').hidden) void reload();
+  if (!$('signed-in').hidden) // What the app says unasked: a sign-in response the OS handed over that was refused, and the
+// keychain waiting (for example for the user to answer the system's prompt).
+window.connect.onEvent((event) => {
+  if (event.type === 'error') showError(event.error);
+  else $('keychain-waiting').hidden = !event.waiting;
+});
+
+void reload();
 }, 10_000);
+
+// What the app says unasked: a sign-in response the OS handed over that was refused, and the
+// keychain waiting (for example for the user to answer the system's prompt).
+window.connect.onEvent((event) => {
+  if (event.type === 'error') showError(event.error);
+  else $('keychain-waiting').hidden = !event.waiting;
+});
 
 void reload();

@@ -68,6 +68,15 @@ export interface SettingsInput {
 /** One message per field, for inline validation. */
 export type FieldProblems = Partial<Record<keyof SettingsInput, string>>;
 
+/**
+ * What the app tells the window without being asked:
+ * - `error`: something the OS handed to the app was refused (a sign-in response URL that arrived
+ *   when no sign-in was waiting, or did not match it), with advice;
+ * - `keychain`: a keychain call is waiting (true), for example for the user to answer macOS's
+ *   keychain prompt, or no call is waiting any more (false).
+ */
+export type AppEvent = { type: 'error'; error: ErrorView } | { type: 'keychain'; waiting: boolean };
+
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
 
@@ -97,7 +106,15 @@ export interface ConnectApi {
   refresh(): Promise<Result<AppState>>;
   /** Forgets this app's tokens and revokes them; `everywhere` also ends the provider's single sign-on session. */
   signOut(everywhere: boolean): Promise<Result<SignOutView>>;
+  /** Calls `listener` with every AppEvent from now on. */
+  onEvent(listener: (event: AppEvent) => void): void;
 }
+
+/** The methods the window calls (each over its own IPC channel); events come the other way. */
+export type InvokeMethod = Exclude<keyof ConnectApi, 'onEvent'>;
+
+/** The channel on which the main process sends AppEvents to the window. */
+export const EVENT_CHANNEL = 'connect:event';
 
 /** IPC channel names, one per method. */
 export const CHANNELS = {
@@ -114,4 +131,4 @@ export const CHANNELS = {
   registerApp: 'connect:register-app',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
-} as const satisfies Record<keyof ConnectApi, string>;
+} as const satisfies Record<InvokeMethod, string>;

@@ -3,16 +3,18 @@
 // this and nothing else; tests drive it directly.
 import { freshSession, refreshDueAt } from './access-token.js';
 import { adviceFor } from './advice.js';
-import type { AppState, ConnectApi, ErrorView, RedirectKindName, Result, SettingsView } from './app-api.js';
+import type { AppEvent, AppState, ConnectApi, ErrorView, RedirectKindName, Result, SettingsView } from './app-api.js';
 import { checkSettingsInput, memorySettingsStore, problemsError, redirectKindOf, redirectUriFor, type SettingsStore, type StoredAppSettings } from './app-settings.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
+import { IDENTITY } from './identity.js';
 import { desktopDefaultRedirectUri, technologyForPlatform } from './redirect-defaults.js';
+import { classifyRedirectUri } from './redirect-uri.js';
 import { clientMetadata, validateDetails } from './registration/details.js';
 import { registerClient } from './registration/dynamic.js';
 import { webFingerIssuer } from './registration/webfinger.js';
-import { keychainStore } from './secret-store/keychain.js';
+import { keychainStore, onKeychainWaiting } from './secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type StoredSession } from './session.js';
 import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from './settings.js';
 import { noPendingAttempt, startSignIn, type SignInAttempt } from './sign-in.js';
@@ -40,8 +42,15 @@ export interface DesktopClientOptions {
   platform?: NodeJS.Platform;
   /** The demo provider for "Use the demo provider". */
   demoIssuer?: string;
-  /** The URL scheme the app registers with the OS, for dynamic registration with a custom scheme. */
+  /** The URL scheme the app's build declares (identity.json), for dynamic registration with a custom scheme. */
   appScheme?: string;
+  /**
+   * Make the OS hand this custom scheme's URLs to the app, or throw `scheme_unavailable` saying why
+   * it cannot (macOS routes only the schemes the build declared). Called before a sign-in with a
+   * custom-scheme redirect and when such settings are saved, so that a redirect the app cannot
+   * receive is refused up front instead of waiting for its timeout. Without it, any scheme is taken.
+   */
+  receiveScheme?: (scheme: string) => Promise<void>;
 }
 
 /** The renderer's API, plus what only the main process may call. */
@@ -50,7 +59,7 @@ export interface DesktopClient extends ConnectApi {
   deliverRedirect(url: string): Promise<Result<null>>;
   /** The redirect URI in use, to register its scheme with the OS. */
   redirectUri(): Promise<string>;
-  /** Stop the background refresh (when the app quits). */
+  /** Stop the background refresh and stop listening to the keychain (when the app quits). */
   dispose(): void;
 }
 
@@ -74,7 +83,17 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
   const store = options.store ?? new TokenStore(keychainStore());
   const settingsStore = options.settingsStore ?? memorySettingsStore();
   const demoIssuer = options.demoIssuer ?? DEMO_ISSUER;
-  const appScheme = options.appScheme ?? DEMO_CLIENT_ID;
+  const appScheme = options.appScheme ?? IDENTITY.scheme;
+  const listeners = new Set<(event: AppEvent) => void>();
+  const emit = (event: AppEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  const stopKeychainEvents = onKeychainWaiting((waiting) => emit({ type: 'keychain', waiting }));
+  /** A custom-scheme redirect must be one the OS will hand to this app. */
+  const checkScheme = async (redirectUri: string | undefined) => {
+    const kind = redirectUri ? classifyRedirectUri(redirectUri) : undefined;
+    if (kind?.kind === 'custom-scheme' && options.receiveScheme) await options.receiveScheme(kind.scheme);
+  };
   // The sign-in in progress: set at once (before its settings are read), so Cancel works right away.
   let running: Promise<SignInAttempt> | undefined;
   let loaded: { settings: StoredAppSettings; configured: boolean } | undefined;
@@ -184,6 +203,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
   /** Store new provider settings; a session with another provider or client is signed out here. */
   const apply = async (next: StoredAppSettings, secret: string | null | undefined): Promise<SettingsView> => {
     if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
+    await checkScheme(next.redirectUri);
     const previous = (await settingsNow()).settings;
     const session = await store.load(profile).catch(() => null);
     if (session && (session.issuer !== next.issuer || session.clientId !== next.clientId)) {
@@ -249,15 +269,16 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     signIn: () =>
       attempt(async () => {
         if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
-        running = providerSettings().then((settings) =>
-          startSignIn({
+        running = providerSettings().then(async (settings) => {
+          await checkScheme(settings.redirectUri);
+          return startSignIn({
             settings,
             profile,
             store,
             ...(options.browser ? { browser: options.browser } : {}),
             ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-          }),
-        );
+          });
+        });
         try {
           await (await running).result;
         } finally {
@@ -271,11 +292,15 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         await (await current('A pasted code')).submitCode(code);
         return null;
       }),
-    deliverRedirect: (url) =>
-      attempt(async () => {
+    // The OS hands the URL over; nobody in the window asked for it, so a refusal is shown there.
+    deliverRedirect: async (url) => {
+      const result = await attempt(async () => {
         await (await current('A sign-in response URL')).deliverRedirect(url);
         return null;
-      }),
+      });
+      if (!result.ok) emit({ type: 'error', error: result.error });
+      return result;
+    },
     openBrowserAgain: () =>
       attempt(async () => {
         await (await current('"Open the browser again"')).reopenBrowser();
@@ -299,6 +324,10 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         remember(null);
         return { state: await view(null), revoked: result.revoked, everywhere: result.everywhere, warnings: result.warnings };
       }),
-    dispose: () => clearTimeout(timer),
+    onEvent: (listener) => void listeners.add(listener),
+    dispose: () => {
+      clearTimeout(timer);
+      stopKeychainEvents();
+    },
   };
 }

@@ -10,7 +10,7 @@
  *   `id_token_invalid`, `userinfo_invalid`;
  * - signing in: `browser_open_failed`, `port_in_use`, `timeout`, `cancelled`, `state_mismatch`,
  *   `issuer_mismatch` (RFC 9207), `no_pending_attempt`, `redirect_replayed`, `invalid_code`,
- *   `window_titles_unavailable`;
+ *   `window_titles_unavailable`, `scheme_unavailable` (the OS will not hand this custom scheme to the app);
  * - tokens: `not_signed_in`, `token_expired`, `session_expired` (refresh token refused: signed out);
  * - the keychain: `keychain_unavailable` (no plaintext fallback), `stored_session_invalid`;
  * - registration: `registration_unsupported`, `already_registered`.
@@ -39,6 +39,7 @@ export type ClientErrorCode =
   | 'redirect_replayed'
   | 'invalid_code'
   | 'window_titles_unavailable'
+  | 'scheme_unavailable'
   | 'session_expired'
   | 'invalid_client_details'
   | 'registration_unsupported'

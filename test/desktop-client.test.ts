@@ -3,6 +3,7 @@
 // and expiry, and never a token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { adviceFor } from '../src/advice.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { createDesktopClient } from '../src/desktop-client.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
@@ -123,7 +124,11 @@ describe('desktop client (what the app window sees)', () => {
     });
     assert.deepEqual(await client.submitCode('early'), {
       ok: false,
-      error: { code: 'no_pending_attempt', message: 'A pasted code arrived while no sign-in was waiting for it; it was ignored.' },
+      error: {
+        code: 'no_pending_attempt',
+        message: 'A pasted code arrived while no sign-in was waiting for it; it was ignored.',
+        advice: adviceFor('no_pending_attempt'),
+      },
     });
     const signingIn = client.signIn();
     const shown = (await user.report()).shownCode as string;

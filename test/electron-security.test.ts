@@ -8,7 +8,9 @@ import { describe, test } from 'node:test';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from '../main/security.js';
 import { ROOT } from './support/cli.js';
 
-const PAGE = 'file:///app/dist/renderer/index.html';
+import { PAGE_URL, isPageUrl } from '../main/page-protocol.js';
+
+const PAGE = PAGE_URL;
 
 class FakeContents extends EventEmitter {
   openHandler: (() => { action: string }) | undefined;
@@ -36,7 +38,7 @@ describe('Electron security checklist', () => {
 
   test('navigation away, redirects, webviews and new windows are refused', () => {
     const contents = new FakeContents();
-    lockDown(contents as never, PAGE);
+    lockDown(contents as never);
     assert.equal(fire(contents, 'will-navigate', 'https://evil.example/'), true);
     assert.equal(fire(contents, 'will-navigate', PAGE), false, 'reloading the app page itself is allowed');
     assert.equal(fire(contents, 'will-redirect', PAGE), true);
@@ -51,20 +53,41 @@ describe('Electron security checklist', () => {
     const mainFrame = { url: PAGE };
     const webContents = { mainFrame };
     const window = { webContents };
-    assert.equal(fromOurPage({ sender: webContents, senderFrame: mainFrame } as never, window as never, PAGE), true);
-    assert.equal(fromOurPage({ sender: {}, senderFrame: mainFrame } as never, window as never, PAGE), false, 'another window');
-    assert.equal(fromOurPage({ sender: webContents, senderFrame: { url: PAGE } } as never, window as never, PAGE), false, 'a subframe');
+    assert.equal(fromOurPage({ sender: webContents, senderFrame: mainFrame } as never, window as never), true);
+    assert.equal(fromOurPage({ sender: {}, senderFrame: mainFrame } as never, window as never), false, 'another window');
+    assert.equal(fromOurPage({ sender: webContents, senderFrame: { url: PAGE } } as never, window as never), false, 'a subframe');
     const navigated = { url: 'https://evil.example/' };
     const other = { mainFrame: navigated };
-    assert.equal(fromOurPage({ sender: other, senderFrame: navigated } as never, { webContents: other } as never, PAGE), false, 'another page');
-    assert.equal(fromOurPage({ sender: webContents, senderFrame: mainFrame } as never, undefined, PAGE), false, 'no window yet');
+    assert.equal(fromOurPage({ sender: other, senderFrame: navigated } as never, { webContents: other } as never), false, 'another page');
+    assert.equal(fromOurPage({ sender: webContents, senderFrame: mainFrame } as never, undefined), false, 'no window yet');
+  });
+
+  test('the page is app://connect/index.html exactly: no file:// URL, other host, path or user info passes', () => {
+    assert.equal(isPageUrl('app://connect/index.html'), true);
+    for (const url of [
+      'file:///app/dist/renderer/index.html',
+      'file:///C:/Program%20Files/App/resources/app.asar/dist/renderer/index.html',
+      'app://evil/index.html',
+      'app://connect/other.html',
+      'app://user@connect/index.html',
+      'https://connect/index.html',
+      'app://connect.evil.example/index.html',
+      '',
+      undefined,
+      'not a url',
+    ]) {
+      assert.equal(isPageUrl(url), false, String(url));
+    }
+    const contents = new FakeContents();
+    lockDown(contents as never);
+    assert.equal(fire(contents, 'will-navigate', 'file:///app/dist/renderer/index.html'), true, 'file:// is not the page any more');
   });
 
   test('main.ts applies them: every handler checks its sender; openExternal only through the core', () => {
     const main = readFileSync(join(ROOT, 'main/main.ts'), 'utf8');
     assert.match(main, /webPreferences: \{ \.\.\.WEB_PREFERENCES, preload:/);
-    assert.match(main, /app\.on\('web-contents-created', \(_event, contents\) => lockDown\(contents, INDEX_URL\)\)/);
-    assert.match(main, /fromOurPage\(event, window, INDEX_URL\) \? call\(\.\.\.args\) : forbidden/);
+    assert.match(main, /app\.on\('web-contents-created', \(_event, contents\) => lockDown\(contents\)\)/);
+    assert.match(main, /fromOurPage\(event, window\) \? call\(\.\.\.args\) : forbidden/);
     assert.equal((main.match(/ipcMain\.handle\(/g) ?? []).length, 1, 'one place registers every IPC handler, with the check');
     assert.equal((main.match(/shell\.openExternal\(/g) ?? []).length, 1, 'openExternal is only the core\'s browser opener');
     assert.match(main, /browser: .*\{ open: \(url\) => shell\.openExternal\(url\) \}/);

@@ -2,7 +2,12 @@
 // Windows, Keychain on macOS, Secret Service on Linux. On Linux the store is pinned to Secret Service
 // (the library's default silently falls back to the kernel keyring, which loses everything at logout)
 // and the calls run in a helper process (keychain-helper.ts), because a hanging Secret Service would
-// otherwise freeze this process. Every call has a timeout (5 s) and fails with `keychain_unavailable`.
+// otherwise freeze this process; a helper call has a 5-second timeout. On macOS and Windows the calls
+// run in this process, off its main thread, and a call may be waiting for the user: macOS asks
+// whether the app may use its keychain items (first use, unsigned builds, after an update). Those
+// calls get a long bound (2 minutes), and after 2 seconds listeners hear that the keychain is
+// waiting (the app shows "waiting for keychain permission"). A call that runs out fails with
+// `keychain_unavailable`.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConnectError } from '../errors.js';
@@ -11,7 +16,43 @@ import type { HelperRequest, HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';
 
 export const DEFAULT_SERVICE = 'connect-desktop';
+/** A call through the helper process (Linux): the Secret Service answers at once or is stuck. */
 export const KEYCHAIN_TIMEOUT_MS = 5000;
+/** A call in this process (macOS, Windows), which may be waiting for the user to answer a prompt. */
+export const KEYCHAIN_PROMPT_TIMEOUT_MS = 120_000;
+/** After this long a call is reported as waiting (for the user, or for a slow keychain). */
+export const KEYCHAIN_WAITING_AFTER_MS = 2000;
+
+type WaitListener = (waiting: boolean) => void;
+const waitListeners = new Set<WaitListener>();
+
+/**
+ * Hear when a keychain call has been waiting for a while (true) and when none is waiting any more
+ * (false): macOS may be showing its keychain prompt. Returns a function that stops listening.
+ */
+export function onKeychainWaiting(listener: WaitListener): () => void {
+  waitListeners.add(listener);
+  return () => waitListeners.delete(listener);
+}
+
+/** Calls waiting longer than the threshold: listeners hear true when the first starts, false when the last ends. */
+let waitingCalls = 0;
+
+/** Runs `work`, telling the listeners if it takes longer than `afterMs`. */
+async function reportWaiting<T>(work: Promise<T>, afterMs: number): Promise<T> {
+  let waiting = false;
+  const timer = setTimeout(() => {
+    waiting = true;
+    if (waitingCalls++ === 0) for (const listener of waitListeners) listener(true);
+  }, afterMs);
+  timer.unref();
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+    if (waiting && --waitingCalls === 0) for (const listener of waitListeners) listener(false);
+  }
+}
 
 type Op = Omit<HelperRequest, 'id'>;
 type Value = string | boolean | string[] | null;
@@ -172,19 +213,23 @@ export function warmUpKeychain(): void {
 }
 
 export interface KeychainOptions {
-  /** Per-call timeout. Default 5 s. */
+  /** Per-call timeout. Default 5 s through the helper process, 2 minutes in this process. */
   timeoutMs?: number;
+  /** When a call is reported as waiting (onKeychainWaiting). Default 2 s. */
+  waitingAfterMs?: number;
   /** Run calls in a helper process. Default: on Linux (Secret Service over D-Bus). */
   isolate?: boolean;
 }
 
 /** One keychain entry per account, as the OS stores it. */
 export function keychainEntries(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
-  const timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const isolate = options.isolate ?? isolatedByDefault();
+  const timeoutMs = options.timeoutMs ?? (isolate ? KEYCHAIN_TIMEOUT_MS : KEYCHAIN_PROMPT_TIMEOUT_MS);
+  const waitingAfterMs = options.waitingAfterMs ?? KEYCHAIN_WAITING_AFTER_MS;
+  const run = (op: Op) => (isolate ? (helper ??= new HelperProcess()).call(op, timeoutMs) : inProcess(op, timeoutMs));
   const call = async (op: Op): Promise<Value> => {
     try {
-      return await oneAtATime(() => (isolate ? (helper ??= new HelperProcess()).call(op, timeoutMs) : inProcess(op, timeoutMs)));
+      return await reportWaiting(oneAtATime(() => run(op)), waitingAfterMs);
     } catch (error) {
       throw unavailable(op.op, error instanceof Error ? error.message : String(error), error);
     }

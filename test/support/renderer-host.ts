@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { CHANNELS, type ConnectApi } from '../../src/app-api.js';
+import { CHANNELS, type AppEvent, type ConnectApi } from '../../src/app-api.js';
 import { ROOT } from './cli.js';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
@@ -44,10 +44,18 @@ export class RendererHost {
       const fn = api[method as keyof ConnectApi] as (...a: unknown[]) => unknown;
       return fn(...args);
     });
+    // Events go the other way, as the preload's ipcRenderer.on does: the page's listeners, called with the event.
     await page.addInitScript((methods: string[]) => {
-      const w = globalThis as unknown as { __connectCall: (m: string, a: unknown[]) => Promise<unknown>; connect: unknown };
-      w.connect = Object.freeze(Object.fromEntries(methods.map((m) => [m, (...a: unknown[]) => w.__connectCall(m, a)])));
+      type Page = { __connectCall: (m: string, a: unknown[]) => Promise<unknown>; __connectEvent: (e: unknown) => void; connect: unknown };
+      const w = globalThis as unknown as Page;
+      const listeners: ((e: unknown) => void)[] = [];
+      w.__connectEvent = (e) => listeners.forEach((listener) => listener(e));
+      const calls = Object.fromEntries(methods.map((m) => [m, (...a: unknown[]) => w.__connectCall(m, a)]));
+      w.connect = Object.freeze({ ...calls, onEvent: (listener: (e: unknown) => void) => void listeners.push(listener) });
     }, Object.keys(CHANNELS));
+    api.onEvent((event: AppEvent) => {
+      void page.evaluate((e) => (globalThis as unknown as { __connectEvent: (e: unknown) => void }).__connectEvent(e), event).catch(() => {});
+    });
     await page.goto(`${this.#origin}/index.html`);
     return page;
   }

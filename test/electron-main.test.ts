@@ -1,0 +1,185 @@
+// The Electron main process (dist/main/main.js) against Electron's documented lifecycle, on a machine
+// without Electron: the `electron` stand-in (support/electron-standin.ts) enforces the rules that
+// decide whether the app starts and hears the OS, and the rest is real: the core, the provider, the
+// keychain, and chromium signing in. Each test asserts what the user would see: a window with the
+// page, a sign-in that completes, a refusal shown in the window with advice.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { IDENTITY } from '../src/identity.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { ROOT, browserUser, profileTracker } from './support/cli.js';
+import { OS_HANDLER, scenario, startMain, type RunningMain } from './support/electron-main.js';
+
+const SCHEME_URI = `${IDENTITY.scheme}://connect/oauth2callback`;
+let provider: TestProvider;
+const profiles = profileTracker();
+const running: RunningMain[] = [];
+
+before(async () => {
+  provider = await startTestProvider();
+});
+
+after(async () => {
+  for (const main of running) await main.stop();
+  await profiles.signOutAll();
+  await provider.close();
+});
+
+/** A settings file for the app ($CONNECT_CONFIG), as a user or an administrator would write it. */
+function config(settings: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'connect-app-config-')), 'connect.config.json');
+  writeFileSync(file, JSON.stringify({ issuer: provider.issuer, clientId: provider.publicClientId, ...settings }));
+  return file;
+}
+
+function start(world: ReturnType<typeof scenario>, env: NodeJS.ProcessEnv = {}): RunningMain {
+  const main = startMain(world, env);
+  running.push(main);
+  return main;
+}
+
+const shown = (main: RunningMain) => main.waitFor((e) => e.type === 'show', 'the window shown');
+const errorShown = (main: RunningMain, code: string) =>
+  main.waitFor((e) => e.type === 'send' && (e.args as { type: string; error?: { code: string } }[])[0]?.error?.code === code, `"${code}" shown in the window`);
+
+describe('the app starts (Electron lifecycle)', () => {
+  test('the main module finishes evaluating before ready; then a locked-down window loads the page from app://', async () => {
+    const main = start(scenario(), { CONNECT_CONFIG: config({ profile: profiles.profileFor('start') }) });
+    await shown(main);
+    const types = main.events.map((e) => e.type);
+    assert.ok(types.indexOf('main-evaluated') < types.indexOf('ready'), 'ready comes after the main module evaluated');
+    const window = main.events.find((e) => e.type === "window") as unknown as { options: { title: string; webPreferences: Record<string, unknown> } };
+    assert.equal(window.options.title, IDENTITY.productName);
+    assert.equal(window.options.webPreferences.sandbox, true);
+    assert.equal(window.options.webPreferences.contextIsolation, true);
+    assert.equal(window.options.webPreferences.nodeIntegration, false);
+    const loaded = main.events.filter((e) => e.type === 'loaded').map((e) => [e.url, e.status]);
+    assert.deepEqual(loaded, [
+      ['app://connect/index.html', 200],
+      ['app://connect/styles.css', 200],
+      ['app://connect/app.js', 200],
+    ]);
+    // The page's own IPC is served; a subframe or another window gets nothing.
+    const state = (await main.invoke('state')) as { ok: boolean; value: { signedIn: boolean; issuer: string } };
+    assert.deepEqual([state.ok, state.value.signedIn, state.value.issuer], [true, false, provider.issuer]);
+    assert.equal(((await main.invoke('state', [], 'subframe')) as { error: { code: string } }).error.code, 'forbidden');
+    assert.equal(((await main.invoke('state', [], 'other')) as { error: { code: string } }).error.code, 'forbidden');
+  });
+
+  test('a second launch hands over to the first and quits, opening nothing', async () => {
+    const main = start(scenario({ anotherInstance: true }));
+    assert.equal(await main.exited, 0);
+    assert.deepEqual(
+      main.events.filter((e) => ['window', 'quit'].includes(e.type)).map((e) => e.type),
+      ['quit'],
+    );
+  });
+
+  test('a settings file that cannot be read: a dialog says so and the app quits (no silent hang)', async () => {
+    const broken = join(mkdtempSync(join(tmpdir(), 'connect-app-config-')), 'connect.config.json');
+    writeFileSync(broken, '{ not json');
+    const main = start(scenario(), { CONNECT_CONFIG: broken });
+    const box = await main.waitFor((e) => e.type === 'error-box', 'an error dialog');
+    assert.equal(box.title, `${IDENTITY.productName} could not start`);
+    assert.match(String(box.content), /connect\.config\.json/);
+    assert.equal(await main.exited, 1);
+  });
+
+  test('window bounds saved on a display that is gone: the window opens on the connected display', async () => {
+    const world = scenario({ displays: [{ x: 0, y: 0, width: 1280, height: 800 }] });
+    writeFileSync(join(world.userData, 'window.json'), JSON.stringify({ x: 2200, y: 300, width: 900, height: 700 }));
+    const main = start(world, { CONNECT_CONFIG: config({ profile: profiles.profileFor('bounds') }) });
+    const window = (await main.waitFor((e) => e.type === "window", "the window")) as unknown as { options: { x: number; y: number; width: number; height: number } };
+    const { x, y, width, height } = window.options;
+    assert.deepEqual([width, height], [900, 700]);
+    assert.ok(x >= 0 && y >= 0 && x + width <= 1280 && y + height <= 800, JSON.stringify(window.options));
+    // Closing remembers where it was.
+    main.command({ cmd: 'close' });
+    await main.exited;
+    assert.deepEqual(JSON.parse(readFileSync(join(world.userData, 'window.json'), 'utf8')), { x, y, width, height });
+  });
+});
+
+describe('URLs the OS hands over (custom scheme)', () => {
+  test('Windows, packaged: the sign-in completes when the OS starts a second instance with the URL', async () => {
+    const profile = profiles.profileFor('win-scheme');
+    const world = scenario({ platform: 'win32', packaged: true, args: [] });
+    const user = browserUser({ user: 'alice', schemeHandler: [process.execPath, OS_HANDLER, world.osPortFile] });
+    const main = start(world, { CONNECT_CONFIG: config({ redirectUri: SCHEME_URI, profile }), BROWSER: user.BROWSER });
+    await shown(main);
+    const result = (await main.invoke('signIn')) as { ok: boolean; value: { signedIn: boolean; sub: string } };
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.deepEqual([result.value.signedIn, result.value.sub], [true, 'alice']);
+    // The scheme was registered for this app (the installer's scheme, so it stays when the app quits).
+    assert.ok(main.events.some((e) => e.type === 'set-protocol-client' && e.scheme === IDENTITY.scheme && e.ok === true));
+  });
+
+  test('macOS, packaged: a URL handed over before ready (a launch by URL) is shown as refused, with advice', async () => {
+    const url = `${SCHEME_URI}?code=stale&state=from-before-the-restart`;
+    const world = scenario({ platform: 'darwin', packaged: true, args: [], declaredSchemes: [IDENTITY.scheme], openUrlsBeforeReady: [url] });
+    const main = start(world, { CONNECT_CONFIG: config({ redirectUri: SCHEME_URI, profile: profiles.profileFor('mac-early') }) });
+    const sent = await errorShown(main, 'no_pending_attempt');
+    const error = (sent.args as { error: { message: string; advice: string } }[])[0]?.error;
+    assert.match(error?.advice ?? '', /Start the sign-in from this window/);
+    assert.doesNotMatch(JSON.stringify(main.events), /from-before-the-restart|stale/, 'the URL\'s state and code appear nowhere');
+    assert.ok(!main.events.some((e) => e.type === 'open-url-missed'));
+  });
+
+  test('Windows and Linux: a protocol launch while the app was not running carries the URL in its own argv', async () => {
+    for (const platform of ['win32', 'linux'] as const) {
+      const url = `${SCHEME_URI}?code=stale&state=cold-start`;
+      const world = scenario({ platform, packaged: true, args: [url] });
+      const main = start(world, { CONNECT_CONFIG: config({ redirectUri: SCHEME_URI, profile: profiles.profileFor('cold') }), CHROME_DESKTOP: 'connect-desktop.desktop' });
+      await errorShown(main, 'no_pending_attempt');
+      await main.stop();
+    }
+  });
+
+  test('macOS: a scheme the build did not declare is refused before the browser opens, and saving it too', async () => {
+    const opened = join(mkdtempSync(join(tmpdir(), 'connect-browser-')), 'opened');
+    const world = scenario({ platform: 'darwin', packaged: true, args: [], declaredSchemes: [IDENTITY.scheme] });
+    const other = 'com.example.other-client://connect/oauth2callback';
+    const main = start(world, { CONNECT_CONFIG: config({ redirectUri: other, profile: profiles.profileFor('mac-undeclared') }), BROWSER: `touch ${opened}` });
+    await shown(main);
+    const result = (await main.invoke('signIn')) as { ok: boolean; error: { code: string; message: string; advice: string } };
+    assert.equal(result.ok, false);
+    assert.equal(result.error.code, 'scheme_unavailable');
+    assert.match(result.error.message, new RegExp(`this build declares "${IDENTITY.scheme.replace(/\./g, '\\.')}"`));
+    assert.match(result.error.advice, /loopback/);
+    assert.equal(existsSync(opened), false, 'the browser never opened');
+    assert.ok(!main.events.some((e) => e.type === 'set-protocol-client' && e.scheme === 'com.example.other-client' && e.ok));
+    const saved = (await main.invoke('saveSettings', [{ issuer: provider.issuer, clientId: 'com.example.other-client', scope: 'openid', redirectKind: 'custom-scheme' }])) as {
+      ok: boolean;
+      error: { code: string };
+    };
+    assert.equal(saved.error.code, 'scheme_unavailable');
+    // The one-click switch: loopback is accepted.
+    const switched = (await main.invoke('saveSettings', [{ issuer: provider.issuer, clientId: provider.publicClientId, scope: 'openid', redirectKind: 'loopback' }])) as {
+      ok: boolean;
+    };
+    assert.equal(switched.ok, true);
+  });
+
+  test('a development run does not take the scheme over from the installed app, and gives back its own on quit', async () => {
+    const installed = { name: 'CONNECT Desktop', path: 'C:\\Users\\u\\AppData\\Local\\Programs\\connect-desktop\\CONNECT Desktop.exe', args: [] };
+    const taken = start(scenario({ platform: 'win32', registry: { [IDENTITY.scheme]: installed } }), {
+      CONNECT_CONFIG: config({ redirectUri: SCHEME_URI, profile: profiles.profileFor('dev-taken') }),
+      BROWSER: 'false',
+    });
+    await shown(taken);
+    const refused = (await taken.invoke('signIn')) as { error: { code: string; message: string } };
+    assert.equal(refused.error.code, 'scheme_unavailable');
+    assert.match(refused.error.message, /open CONNECT Desktop, and a development run does not take the scheme over/);
+    assert.ok(!taken.events.some((e) => e.type === 'set-protocol-client'), 'the installed app keeps its registration');
+
+    const free = start(scenario({ platform: 'win32' }), { CONNECT_CONFIG: config({ redirectUri: SCHEME_URI, profile: profiles.profileFor('dev-free') }) });
+    await shown(free);
+    const set = await free.waitFor((e) => e.type === 'set-protocol-client', 'the registration');
+    assert.deepEqual([set.ok, set.args], [true, [resolve(ROOT)]], 'a development run registers itself as `electron <app path>`');
+    free.command({ cmd: 'close' });
+    await free.waitFor((e) => e.type === 'remove-protocol-client' && e.scheme === IDENTITY.scheme, 'the registration removed on quit');
+  });
+});
