@@ -4,14 +4,19 @@
 // keychain, and chromium signing in. Each test asserts what the user would see: a window with the
 // page, a sign-in that completes, a refusal shown in the window with advice.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { IDENTITY } from '../src/identity.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { ROOT, browserUser, profileTracker } from './support/cli.js';
+import { schemeRegistrar } from '../main/os-scheme.js';
+import { parseSavedBounds, placeWindow } from '../main/window-bounds.js';
 import { OS_HANDLER, scenario, startMain, type RunningMain } from './support/electron-main.js';
+import * as standin from './support/electron-standin.js';
 
 const SCHEME_URI = `${IDENTITY.scheme}://connect/oauth2callback`;
 let provider: TestProvider;
@@ -181,5 +186,121 @@ describe('URLs the OS hands over (custom scheme)', () => {
     assert.deepEqual([set.ok, set.args], [true, [resolve(ROOT)]], 'a development run registers itself as `electron <app path>`');
     free.command({ cmd: 'close' });
     await free.waitFor((e) => e.type === 'remove-protocol-client' && e.scheme === IDENTITY.scheme, 'the registration removed on quit');
+  });
+});
+
+describe('npm start and npm run app', () => {
+  const START = join(ROOT, 'dist/test/provider/start-app.js');
+  const run = (args: string[], env: NodeJS.ProcessEnv) =>
+    promisify(execFile)(process.execPath, [START, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+
+  test('without an Electron binary: what is missing and what to do, no download attempt or stack trace', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'connect-no-electron-'));
+    const result = await run([], { ELECTRON_OVERRIDE_DIST_PATH: empty, CONNECT_DEMO_PORT: '0' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /the Electron binary is missing, so the app cannot start/);
+    assert.match(result.stderr, new RegExp(`ELECTRON_OVERRIDE_DIST_PATH is ${empty}`));
+    assert.match(result.stderr, /The CLI and the library work without Electron/);
+    assert.doesNotMatch(result.stderr, /fetch failed|Downloading| {4}at /);
+    assert.equal(result.stdout, '', 'the demo provider was not started for nothing');
+  });
+
+  test('with ELECTRON_OVERRIDE_DIST_PATH: the demo provider, then that Electron with the app and the demo issuer', async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'connect-electron-dist-'));
+    const executable = join(dist, 'electron');
+    // An "Electron" that prints what it was started with and asks the demo provider for its discovery document.
+    writeFileSync(executable, `#!/bin/sh\necho "args: $*"\nnode -e 'fetch(process.env.CONNECT_DEMO_ISSUER + "/.well-known/openid-configuration").then(r => r.json()).then(d => console.log("issuer: " + d.issuer))'\n`);
+    chmodSync(executable, 0o755);
+    const result = await run([], { ELECTRON_OVERRIDE_DIST_PATH: dist, CONNECT_DEMO_PORT: '0' });
+    assert.equal(result.code, 0, result.stderr);
+    const issuer = /Demo provider: (\S+)/.exec(result.stdout)?.[1];
+    assert.ok(issuer, result.stdout);
+    assert.match(result.stdout, new RegExp(`args: ${ROOT.replace(/\/$/, '')}/?\n`));
+    assert.match(result.stdout, new RegExp(`issuer: ${issuer}`));
+  });
+});
+
+describe('the rules main.ts applies, one OS at a time', () => {
+
+  /** The stand-in's app object playing one OS, with a registry to start from. */
+  function os(platform: 'linux' | 'win32' | 'darwin', packaged: boolean, registry: Record<string, { name: string; path: string; args: string[] }> = {}) {
+    standin.world.scenario = scenario({ platform, packaged, declaredSchemes: [IDENTITY.scheme], registry });
+    standin.world.execPath = '/opt/app/connect';
+    return standin.world.scenario.registry;
+  }
+  const dev = { path: '/opt/electron/electron', args: ['/src/app'] };
+
+  test('macOS: only the declared scheme, only when packaged', async () => {
+    os('darwin', true);
+    const packaged = schemeRegistrar({ app: standin.app, platform: 'darwin', declared: IDENTITY.scheme });
+    await packaged.receive(IDENTITY.scheme);
+    await assert.rejects(packaged.receive('com.example.other'), (e: { code: string; message: string }) => e.code === 'scheme_unavailable' && /Info\.plist/.test(e.message));
+    os('darwin', false);
+    const development = schemeRegistrar({ app: standin.app, platform: 'darwin', declared: IDENTITY.scheme, development: dev });
+    await assert.rejects(development.receive(IDENTITY.scheme), (e: { message: string }) => /Electron's own app declares none/.test(e.message));
+  });
+
+  test('Windows, packaged: another scheme is registered at run time and given back when the app moves on, never the installer\'s', async () => {
+    const registry = os('win32', true);
+    const schemes = schemeRegistrar({ app: standin.app, platform: 'win32', declared: IDENTITY.scheme });
+    await schemes.receive('com.example.other');
+    assert.ok(registry['com.example.other']);
+    await schemes.receive(IDENTITY.scheme);
+    assert.equal(registry['com.example.other'], undefined, 'the run-time scheme is given back');
+    await schemes.receive('com.example.third');
+    assert.ok(registry[IDENTITY.scheme], 'the installer\'s scheme stays');
+    schemes.release();
+    assert.ok(registry['com.example.third'], 'a packaged app keeps its registration when it quits (the browser can start it)');
+  });
+
+  test('Windows, development run: registers itself as `electron <app>`, never over another app, and gives it back on quit', async () => {
+    const installed = { name: 'CONNECT Desktop', path: 'C:\\Program Files\\CONNECT Desktop\\CONNECT Desktop.exe', args: [] };
+    const registry = os('win32', false, { [IDENTITY.scheme]: installed });
+    const schemes = schemeRegistrar({ app: standin.app, platform: 'win32', declared: IDENTITY.scheme, development: dev });
+    await assert.rejects(schemes.receive(IDENTITY.scheme), (e: { message: string }) => /open CONNECT Desktop/.test(e.message));
+    assert.deepEqual(registry[IDENTITY.scheme], installed);
+    await schemes.receive('com.example.free');
+    assert.deepEqual(registry['com.example.free'], { name: 'Electron', ...dev });
+    schemes.release();
+    assert.equal(registry['com.example.free'], undefined);
+    assert.deepEqual(registry[IDENTITY.scheme], installed, 'still the installed app\'s');
+  });
+
+  test('Linux: a development run has no .desktop file to register with, and says so', async () => {
+    os('linux', false);
+    const schemes = schemeRegistrar({ app: standin.app, platform: 'linux', declared: IDENTITY.scheme, development: dev });
+    await assert.rejects(schemes.receive(IDENTITY.scheme), (e: { code: string; message: string }) => e.code === 'scheme_unavailable' && /\.desktop file/.test(e.message));
+  });
+
+  test('the URL in a command line: only a scheme this app takes, wherever Chromium put its switches', async () => {
+    os('win32', true);
+    const schemes = schemeRegistrar({ app: standin.app, platform: 'win32', declared: IDENTITY.scheme });
+    const url = `${IDENTITY.scheme.toUpperCase()}://connect/oauth2callback?code=c&state=s`;
+    assert.equal(schemes.urlIn(['C:\\app.exe', '--original-process-start-time=1', url]), url);
+    assert.equal(schemes.urlIn(['C:\\app.exe', 'https://evil.example/?x=' + IDENTITY.scheme, 'file:///C:/x']), undefined);
+  });
+
+  test('window placement: a saved place off every display comes back centred on the primary one, shrunk to fit', () => {
+    const laptop = { x: 0, y: 0, width: 1440, height: 860 };
+    const monitor = { x: 1440, y: 0, width: 2560, height: 1400 };
+    // On the monitor, which is still there: kept.
+    assert.deepEqual(placeWindow({ x: 2000, y: 100, width: 1200, height: 900 }, [laptop, monitor]), { x: 2000, y: 100, width: 1200, height: 900 });
+    // The monitor is gone: centred on the laptop, no larger than it.
+    assert.deepEqual(placeWindow({ x: 2000, y: 100, width: 1200, height: 900 }, [laptop]), { x: 120, y: 0, width: 1200, height: 860 });
+    // Only the title bar's corner on screen is not enough; a window hanging off an edge is pulled in.
+    assert.deepEqual(placeWindow({ x: 1400, y: 820, width: 800, height: 600 }, [laptop]), { x: 320, y: 130, width: 800, height: 600 });
+    assert.deepEqual(placeWindow({ x: 1000, y: 10, width: 800, height: 600 }, [laptop]), { x: 640, y: 10, width: 800, height: 600 });
+    // A display left of the primary (negative coordinates) counts.
+    assert.deepEqual(placeWindow({ x: -1500, y: 50, width: 800, height: 600 }, [laptop, { x: -1920, y: 0, width: 1920, height: 1040 }]), {
+      x: -1500, y: 50, width: 800, height: 600,
+    });
+    // First run: the default size, centred.
+    assert.deepEqual(placeWindow(undefined, [laptop]), { x: 340, y: 90, width: 760, height: 680 });
+    // The saved file: garbage, a negative or absurd size, or a place without numbers is not used.
+    for (const text of ['', 'null', '{', '{"width":-5,"height":600}', '{"width":1e9,"height":600}', '[]']) assert.equal(parseSavedBounds(text), undefined, text);
+    assert.deepEqual(parseSavedBounds('{"width":800,"height":600,"x":"1","y":2}'), { width: 800, height: 600 });
   });
 });

@@ -79,6 +79,39 @@ describe('window-title sources per OS', () => {
       });
     }
   });
+
+  test('macOS: every CoreFoundation/CoreGraphics declaration passes each argument at the width Apple\'s headers give it', async () => {
+    // This machine cannot load the frameworks; koffi parses the same declarations it would bind.
+    // CFIndex and CFNumberType (an enum of CFIndex) are `signed long`, 8 bytes on 64-bit macOS;
+    // CFStringEncoding, CGWindowListOption and CGWindowID are 32-bit; the rest are pointers.
+    const koffi = (await import('koffi')).default;
+    const { DECLARATIONS } = await import('../src/window-titles/darwin.js');
+    const APPLE: Record<keyof typeof DECLARATIONS, number[]> = {
+      CGWindowListCopyWindowInfo: [4, 4],
+      CGPreflightScreenCaptureAccess: [],
+      CGRequestScreenCaptureAccess: [],
+      CFArrayGetCount: [8],
+      CFArrayGetValueAtIndex: [8, 8],
+      CFDictionaryGetValue: [8, 8],
+      CFStringCreateWithCString: [8, 8, 4],
+      CFStringGetLength: [8],
+      CFStringGetMaximumSizeForEncoding: [8, 4],
+      CFStringGetCString: [8, 8, 8, 4],
+      CFNumberGetValue: [8, 8, 8],
+      CFRelease: [8],
+    };
+    for (const [name, declaration] of Object.entries(DECLARATIONS)) {
+      const { proto } = koffi.type(koffi.proto(declaration)) as unknown as { proto: { arguments: { type: { size: number } }[] } };
+      assert.deepEqual(proto.arguments.map((a) => a.type.size), APPLE[name as keyof typeof DECLARATIONS], name);
+    }
+  });
+
+  test('macOS without Screen Recording: the app is told where to turn it on; a terminal user, that it is the terminal\'s', async () => {
+    const { screenRecordingHelp } = await import('../src/window-titles/darwin.js');
+    assert.match(screenRecordingHelp('app'), /turn it on for this app \(macOS has just asked, and listed it there\)/);
+    assert.match(screenRecordingHelp('terminal'), /turn it on for the terminal app this command runs in/);
+    for (const host of ['app', 'terminal'] as const) assert.match(screenRecordingHelp(host), /the loopback redirect needs no permission/);
+  });
 });
 
 describe('oob:auto on X11', () => {

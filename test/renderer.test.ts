@@ -220,3 +220,87 @@ describe('the app window', () => {
     await slow.close();
   });
 });
+
+describe('what the app says unasked', () => {
+  test('a custom scheme the OS will not hand over: refused before the browser, one click to loopback, then signed in', async () => {
+    const profile = testProfile('scheme');
+    profiles.push(profile);
+    let opened = 0;
+    const browser = user.opener();
+    const api = createDesktopClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'com.example.other-app://connect/oauth2callback' },
+      profile,
+      store,
+      platform: 'darwin',
+      browser: { open: (url) => (opened++, browser.open(url)) },
+      timeoutMs: 30_000,
+      // What main/os-scheme.ts answers on macOS for a scheme the build did not declare.
+      receiveScheme: async (scheme) => {
+        if (scheme !== 'com.example.connect-desktop') {
+          const { ConnectError } = await import('../src/errors.js');
+          throw new ConnectError('scheme_unavailable', `macOS hands "${scheme}://" URLs only to apps whose Info.plist declares that scheme.`);
+        }
+      },
+    });
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#signed-out').waitFor();
+    await page.locator('#sign-in').click();
+    await page.locator('#error').waitFor();
+    assert.equal(await page.locator('#error-code').innerText(), 'scheme_unavailable');
+    assert.match(await page.locator('#error-advice').innerText(), /loopback/);
+    assert.equal(opened, 0, 'the browser never opened');
+    assert.equal(await page.locator('#error-action').innerText(), 'Switch to the loopback redirect');
+    await page.locator('#error-action').click();
+    await page.locator('#notice', { hasText: 'Switched how the browser returns to the app' }).waitFor();
+    await page.locator('#sign-in').click();
+    await page.locator('#signed-in:not([hidden])').waitFor({ timeout: 30_000 });
+    assert.equal(opened, 1);
+    await page.close();
+  });
+
+  test('a sign-in response the OS hands over with no sign-in waiting, and a keychain waiting for the user', async () => {
+    const api = client();
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#signed-out').waitFor();
+    // As main.ts does for open-url / second-instance / the launch's own argv.
+    await api.deliverRedirect('com.example.connect-desktop://connect/oauth2callback?code=late&state=old');
+    await page.locator('#error').waitFor();
+    assert.equal(await page.locator('#error-code').innerText(), 'no_pending_attempt');
+    assert.match(await page.locator('#error-advice').innerText(), /^Start the sign-in from this window/);
+    assert.doesNotMatch(await page.locator('body').innerText(), /late|state=old/, 'no part of the URL is shown');
+
+    await page.close();
+  });
+
+  test('a keychain call that waits shows the keychain notice until it is done', async () => {
+    // Calls in this process, as on macOS and Windows, reported as waiting at once (the real
+    // threshold, 2 s, and the wait itself are tested in secret-store.test.ts).
+    const profile = testProfile('keychain-wait');
+    const api = createDesktopClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+      profile,
+      store: new TokenStore(keychainStore(undefined, { isolate: false, waitingAfterMs: 0 })),
+      platform: 'linux',
+    });
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#signed-out').waitFor();
+    // Record each change of the notice's visibility (it may show and hide quicker than a poll).
+    await page.evaluate(() => {
+      type Dom = {
+        seen: boolean[];
+        document: { getElementById(id: string): { hidden: boolean } };
+        MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void };
+      };
+      const w = globalThis as unknown as Dom;
+      const notice = w.document.getElementById('keychain-waiting');
+      w.seen = [];
+      new w.MutationObserver(() => w.seen.push(!notice.hidden)).observe(notice, { attributes: true });
+    });
+    assert.equal((await api.state()).ok, true);
+    await page.waitForFunction(() => (globalThis as unknown as { seen: boolean[] }).seen.length >= 2);
+    assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { seen: boolean[] }).seen), [true, false]);
+    assert.match(await page.locator('#keychain-waiting').textContent() ?? '', /answer there/);
+    api.dispose();
+    await page.close();
+  });
+});

@@ -78,3 +78,53 @@ describe('values larger than one entry holds (Windows Credential Manager: 2,560 
     await store.delete(name);
   });
 });
+
+describe('a keychain waiting for the user (macOS and Windows: calls in this process)', () => {
+  test('a call the user is asked about is reported as waiting, then completes', async () => {
+    const { startSlowBus } = await import('./support/slow-bus.js');
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    // The Linux library gives up on a D-Bus reply after 2 seconds, which bounds how long this model
+    // can hold an answer: 1.5 s here, and "waiting" after 0.5 s instead of 2.
+    const bus = await startSlowBus(1500);
+    const name = account();
+    const script = `
+      const { keychainEntries, onKeychainWaiting } = await import(${JSON.stringify(new URL('../src/secret-store/keychain.js', import.meta.url).href)});
+      const started = Date.now();
+      const seen = [];
+      onKeychainWaiting((waiting) => seen.push([waiting, Date.now() - started]));
+      const store = keychainEntries(${JSON.stringify(SERVICE)}, { isolate: false, waitingAfterMs: 500 });
+      let outcome;
+      try {
+        await store.set(${JSON.stringify(name)}, 'written while the user was asked');
+        outcome = 'stored';
+      } catch (error) {
+        outcome = error.code + ' after ' + (Date.now() - started) + ' ms';
+      }
+      console.log(JSON.stringify({ outcome, seen, ms: Date.now() - started }));`;
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus.address },
+        timeout: 60_000,
+      });
+      const result = JSON.parse(stdout) as { outcome: string; seen: [boolean, number][]; ms: number };
+      assert.equal(result.outcome, 'stored');
+      assert.ok(result.ms >= 1400, `it did wait (${result.ms} ms)`);
+      assert.deepEqual(result.seen.map(([waiting]) => waiting), [true, false], 'waiting, then not');
+      const [[, waitingAt], [, doneAt]] = result.seen as [[boolean, number], [boolean, number]];
+      assert.ok(waitingAt >= 450 && waitingAt < 1200, `"waiting" was said while the call waited (${waitingAt} ms), not after it ended (${doneAt} ms)`);
+    } finally {
+      bus.close();
+    }
+    const store = keychainEntries(SERVICE);
+    assert.equal(await store.get(name), 'written while the user was asked');
+    await store.delete(name);
+  });
+
+  test('calls in this process wait up to 2 minutes for the user; helper calls 5 seconds', async () => {
+    const keychain = await import('../src/secret-store/keychain.js');
+    assert.equal(keychain.KEYCHAIN_PROMPT_TIMEOUT_MS, 120_000);
+    assert.equal(keychain.KEYCHAIN_TIMEOUT_MS, 5000);
+    assert.equal(keychain.KEYCHAIN_WAITING_AFTER_MS, 2000);
+  });
+});

@@ -91,4 +91,31 @@ describe('Win32 window titles (oob:auto)', () => {
     assert.ok(seen.includes(success), 'the announced title arrived');
     assert.ok(!seen.includes('Unannounced - Microsoft Edge'), 'with polling off, an unannounced change is not read');
   });
+
+  test('inside the app the source leaves the thread\'s messages to the host\'s loop: nothing is delivered from a timer of its own', async () => {
+    // In Electron, Chromium's message loop on the main thread delivers the win events. node.exe has
+    // no loop, so with the app's setting an announced change must NOT arrive by the event path: the
+    // source itself never checks the thread (a timer of ours dispatching Electron's messages).
+    const { setWindowTitleHost } = await import('../../src/window-titles/source.js');
+    const announced = `Success state=${random()}&code=${random()} - Microsoft Edge`;
+    const inApp: string[] = [];
+    const eventsOnly: string[] = [];
+    setWindowTitleHost('app');
+    const watch = (await openWindowTitleSource()).watch((titles) => inApp.push(...titles));
+    setWindowTitleHost('terminal');
+    // The same, with polling off so that only the event path could deliver the change.
+    const quiet = win32TitleSource({ pollMs: 3_600_000, checkThread: false }).watch((titles) => eventsOnly.push(...titles));
+    const windows = await showWindows([
+      { create: 'edge', title: 'New Tab - Microsoft Edge' },
+      { wait: 600 },
+      { set: 'edge', title: announced, notify: true },
+      { wait: 2500 },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    quiet.close();
+    watch.close();
+    await windows.stop();
+    assert.ok(inApp.includes(announced), 'the app\'s source still reads the title (its poll)');
+    assert.ok(!eventsOnly.includes(announced), 'no message was taken or dispatched by the source itself');
+  });
 });
