@@ -83,6 +83,8 @@ function windowBounds() {
 function fatal(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   dialog.showErrorBox(`${IDENTITY.productName} could not start`, message);
+  // app.exit skips will-quit: give back what a development run registered here.
+  schemes.release();
   app.exit(1);
 }
 
@@ -117,6 +119,8 @@ const schemes = schemeRegistrar({
 
 let window: BrowserWindow | undefined;
 let client: DesktopClient | undefined;
+/** The page has loaded and listens for AppEvents: a refusal sent before then would be lost. */
+let pageReady = false;
 /** URLs the OS handed over before the window could show what became of them. */
 const early: string[] = [];
 
@@ -128,7 +132,7 @@ const bringToFront = () => {
 
 /** A custom-scheme URL from the OS: to the sign-in waiting for it; a refusal shows in the window. */
 function deliver(url: string): void {
-  if (!client || !window) return void early.push(url);
+  if (!client || !window || !pageReady) return void early.push(url);
   bringToFront();
   void client.deliverRedirect(url);
 }
@@ -229,6 +233,10 @@ async function start(): Promise<void> {
     if (!win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, event);
   });
   win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    window = undefined;
+    pageReady = false;
+  });
   win.on('close', () => {
     try {
       writeFileSync(boundsFile(), JSON.stringify(win.getNormalBounds()));
@@ -237,11 +245,17 @@ async function start(): Promise<void> {
     }
   });
   await win.loadURL(PAGE_URL);
+  pageReady = true;
 
-  // The redirect in use: register its custom scheme with the OS now, so the browser can open it
-  // (a failure is shown when a sign-in is started, with the one-click switch to loopback).
-  const redirect = classifyRedirectUri(await api.redirectUri());
-  if (redirect.kind === 'custom-scheme') await schemes.receive(redirect.scheme).catch(() => {});
-  // The page listens now: URLs from before `ready`, or from the launch itself, go through.
+  // The redirect in use: register its custom scheme with the OS now, so the browser can open it.
+  // A failure (or settings that cannot be used at all) is shown when a sign-in is started, with the
+  // one-click switch to loopback; the window is there to fix it.
+  try {
+    const redirect = classifyRedirectUri(await api.redirectUri());
+    if (redirect.kind === 'custom-scheme') await schemes.receive(redirect.scheme);
+  } catch {
+    // shown at sign-in
+  }
+  // The page listens now: URLs from before `ready`, from the launch itself, or from while it loaded.
   for (const url of early.splice(0)) deliver(url);
 }

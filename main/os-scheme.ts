@@ -6,7 +6,8 @@
 // - Windows: the installer registers the declared scheme (build/installer.nsh); the app may register
 //   another at run time (HKCU\Software\Classes\<scheme>), and removes it again when it moves on.
 //   removeAsDefaultProtocolClient only removes a registration that points at this executable.
-// - Linux: the .desktop file declares the scheme; a development run has none to register.
+// - Linux: the packaged app's .desktop file declares the scheme. A development run has no .desktop
+//   file of its own (Electron would name the installed app's, connect-desktop.desktop), so it refuses.
 // A development run never takes a scheme over from another app (the installed build), and removes
 // what it registered when it quits.
 import type { App } from 'electron';
@@ -37,8 +38,10 @@ const unavailable = (message: string) => new ConnectError('scheme_unavailable', 
 export function schemeRegistrar(options: SchemeRegistrarOptions): SchemeRegistrar {
   const { app, platform, declared, development } = options;
   // How the OS must start this app: nothing to add for a packaged app (Electron uses its own path).
+  // Windows writes `"<path>" <args joined by spaces> "%1"` without quoting the arguments: an app path
+  // with a space in it (C:\Users\John Smith\…) must be quoted here.
   const path = development?.path;
-  const args = development?.args;
+  const args = development && platform === 'win32' ? development.args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)) : development?.args;
   let current: string | undefined;
   /** A registration this process made that is not the installer's. */
   let own: string | undefined;
@@ -47,6 +50,12 @@ export function schemeRegistrar(options: SchemeRegistrarOptions): SchemeRegistra
     const scheme = wanted.toLowerCase();
     if (scheme === current) return;
     const link = `${scheme}://`;
+    if (development && platform === 'linux') {
+      throw unavailable(
+        `This development run cannot receive "${link}" URLs: on Linux the scheme is declared by the packaged app's .desktop file, ` +
+          'and a development run has none of its own. Use the loopback redirect while developing, or build the app (npm run package).',
+      );
+    }
     if (platform === 'darwin') {
       if (development) {
         throw unavailable(
@@ -71,11 +80,7 @@ export function schemeRegistrar(options: SchemeRegistrarOptions): SchemeRegistra
       }
     }
     if (!app.setAsDefaultProtocolClient(scheme, path, args)) {
-      throw unavailable(
-        development && platform === 'linux'
-          ? `This development run cannot register "${link}" URLs: on Linux the scheme is declared by the packaged app's .desktop file. Use the loopback redirect while developing.`
-          : `The system did not let this app handle "${link}" URLs. Use the loopback redirect.`,
-      );
+      throw unavailable(`The system did not let this app handle "${link}" URLs. Use the loopback redirect.`);
     }
     // Moving on from a scheme registered at run time: give it back (never the installer's own).
     if (own && own !== scheme) app.removeAsDefaultProtocolClient(own, path, args);
@@ -86,8 +91,12 @@ export function schemeRegistrar(options: SchemeRegistrarOptions): SchemeRegistra
   return {
     receive,
     urlIn(argv) {
+      // Before the app knows its settings' scheme (a launch by URL), any custom-scheme URL counts: the
+      // core then refuses what is not for it, and the window says so, instead of dropping it silently.
       const schemes = [current, declared].filter((s): s is string => !!s);
-      return argv.find((arg) => schemes.some((scheme) => arg.toLowerCase().startsWith(`${scheme}:`)));
+      const ours = (arg: string) => schemes.some((scheme) => arg.toLowerCase().startsWith(`${scheme}:`));
+      const anyCustom = (arg: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) && !/^(https?|file|ftp|wss?):/i.test(arg);
+      return argv.find(ours) ?? (current ? undefined : argv.find(anyCustom));
     },
     release() {
       if (development && own) app.removeAsDefaultProtocolClient(own, path, args);

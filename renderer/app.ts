@@ -302,14 +302,7 @@ setInterval(() => {
   if (current?.signedIn && !$('signed-in').hidden) $('expiry').textContent = expiryText(current);
 }, 1000);
 setInterval(() => {
-  if (!$('signed-in').hidden) // What the app says unasked: a sign-in response the OS handed over that was refused, and the
-// keychain waiting (for example for the user to answer the system's prompt).
-window.connect.onEvent((event) => {
-  if (event.type === 'error') showError(event.error);
-  else $('keychain-waiting').hidden = !event.waiting;
-});
-
-void reload();
+  if (!$('signed-in').hidden) void reload();
 }, 10_000);
 
 // What the app says unasked: a sign-in response the OS handed over that was refused, and the

@@ -49,7 +49,8 @@ export interface SettingsView {
   hasSecret: boolean;
   redirectKind: RedirectKindName;
   scope: string;
-  /** This platform's default (Windows oob:auto, macOS custom scheme, Linux loopback). */
+  /** What to recommend here: the platform's default (Windows oob:auto, macOS custom scheme, Linux loopback), but
+   * loopback on macOS for a client id other than the scheme the build declares. */
   platformDefault: RedirectKindName;
   /** The demo provider's issuer, for "Use the demo provider". */
   demoIssuer: string;

@@ -131,6 +131,15 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     return { ...settings, ...(secret ? { clientSecret: secret } : {}) };
   };
 
+  /**
+   * The redirect kind to recommend: the platform's default, except that on macOS the custom scheme
+   * (`<client-id>://`) works only for the client id the build declared as its scheme.
+   */
+  const recommendedKind = (clientId: string): RedirectKindName => {
+    const kind = redirectKindOf(desktopDefaultRedirectUri(platform, 'x'));
+    return kind === 'custom-scheme' && platform === 'darwin' && clientId.toLowerCase() !== appScheme ? 'loopback' : kind;
+  };
+
   const settingsView = async (): Promise<SettingsView> => {
     const { settings, configured } = await settingsNow();
     const full = await providerSettings();
@@ -141,7 +150,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       hasSecret: !!full.clientSecret,
       redirectKind: redirectKindOf(settings.redirectUri as string),
       scope: settings.scope ?? DEFAULT_SCOPE,
-      platformDefault: redirectKindOf(desktopDefaultRedirectUri(platform, 'x')) as RedirectKindName,
+      platformDefault: recommendedKind(settings.clientId),
       demoIssuer,
     };
   };

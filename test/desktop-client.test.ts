@@ -167,3 +167,17 @@ describe('desktop client (what the app window sees)', () => {
     assert.equal((await again).ok, false);
   });
 });
+
+describe('what the setup screen recommends on macOS', () => {
+  test('the custom scheme only for the client id the build declares as its scheme; loopback otherwise', async () => {
+    const { IDENTITY } = await import('../src/identity.js');
+    const recommended = async (clientId: string) => {
+      const client = createDesktopClient({ settings: { issuer: provider.issuer, clientId }, profile: testProfile('recommend'), store, platform: 'darwin' });
+      const view = await client.settings();
+      client.dispose();
+      return view.ok ? view.value.platformDefault : view.error.code;
+    };
+    assert.equal(await recommended(IDENTITY.scheme), 'custom-scheme');
+    assert.equal(await recommended('another-client'), 'loopback');
+  });
+});

@@ -53,9 +53,9 @@ const errorShown = (main: RunningMain, code: string) =>
 describe('the app starts (Electron lifecycle)', () => {
   test('the main module finishes evaluating before ready; then a locked-down window loads the page from app://', async () => {
     const main = start(scenario(), { CONNECT_CONFIG: config({ profile: profiles.profileFor('start') }) });
+    // The harness emits `ready` only once the module has evaluated (as Electron does): a module that
+    // waited for `ready` at its top level would never get here.
     await shown(main);
-    const types = main.events.map((e) => e.type);
-    assert.ok(types.indexOf('main-evaluated') < types.indexOf('ready'), 'ready comes after the main module evaluated');
     const window = main.events.find((e) => e.type === "window") as unknown as { options: { title: string; webPreferences: Record<string, unknown> } };
     assert.equal(window.options.title, IDENTITY.productName);
     assert.equal(window.options.webPreferences.sandbox, true);
@@ -72,6 +72,7 @@ describe('the app starts (Electron lifecycle)', () => {
     assert.deepEqual([state.ok, state.value.signedIn, state.value.issuer], [true, false, provider.issuer]);
     assert.equal(((await main.invoke('state', [], 'subframe')) as { error: { code: string } }).error.code, 'forbidden');
     assert.equal(((await main.invoke('state', [], 'other')) as { error: { code: string } }).error.code, 'forbidden');
+    assert.equal(((await main.invoke('state', [], 'navigated')) as { error: { code: string } }).error.code, 'forbidden');
   });
 
   test('a second launch hands over to the first and quits, opening nothing', async () => {
@@ -231,7 +232,7 @@ describe('the rules main.ts applies, one OS at a time', () => {
     standin.world.execPath = '/opt/app/connect';
     return standin.world.scenario.registry;
   }
-  const dev = { path: '/opt/electron/electron', args: ['/src/app'] };
+  const dev = { path: '/opt/electron/electron', args: ['/src/my app'] };
 
   test('macOS: only the declared scheme, only when packaged', async () => {
     os('darwin', true);
@@ -263,16 +264,20 @@ describe('the rules main.ts applies, one OS at a time', () => {
     await assert.rejects(schemes.receive(IDENTITY.scheme), (e: { message: string }) => /open CONNECT Desktop/.test(e.message));
     assert.deepEqual(registry[IDENTITY.scheme], installed);
     await schemes.receive('com.example.free');
-    assert.deepEqual(registry['com.example.free'], { name: 'Electron', ...dev });
+    // Windows joins the arguments unquoted into `"<exe>" <args> "%1"`: a path with a space is quoted.
+    assert.deepEqual(registry['com.example.free'], { name: 'Electron', path: dev.path, args: ['"/src/my app"'] });
     schemes.release();
     assert.equal(registry['com.example.free'], undefined);
     assert.deepEqual(registry[IDENTITY.scheme], installed, 'still the installed app\'s');
   });
 
-  test('Linux: a development run has no .desktop file to register with, and says so', async () => {
-    os('linux', false);
+  test('Linux: a development run has no .desktop file of its own, so it registers nothing and says so', async () => {
+    const registry = os('linux', false);
     const schemes = schemeRegistrar({ app: standin.app, platform: 'linux', declared: IDENTITY.scheme, development: dev });
     await assert.rejects(schemes.receive(IDENTITY.scheme), (e: { code: string; message: string }) => e.code === 'scheme_unavailable' && /\.desktop file/.test(e.message));
+    assert.deepEqual(registry, {}, 'Electron would have named the installed app\'s desktop file');
+    os('linux', true);
+    await schemeRegistrar({ app: standin.app, platform: 'linux', declared: IDENTITY.scheme }).receive(IDENTITY.scheme);
   });
 
   test('the URL in a command line: only a scheme this app takes, wherever Chromium put its switches', async () => {
@@ -281,6 +286,12 @@ describe('the rules main.ts applies, one OS at a time', () => {
     const url = `${IDENTITY.scheme.toUpperCase()}://connect/oauth2callback?code=c&state=s`;
     assert.equal(schemes.urlIn(['C:\\app.exe', '--original-process-start-time=1', url]), url);
     assert.equal(schemes.urlIn(['C:\\app.exe', 'https://evil.example/?x=' + IDENTITY.scheme, 'file:///C:/x']), undefined);
+    // Before the settings' scheme is known (a launch by URL), another custom scheme is taken too, to be
+    // refused where the user sees it; once it is known, only it and the declared one.
+    const other = 'com.example.client-id://connect/oauth2callback?code=c&state=s';
+    assert.equal(schemes.urlIn(['C:\\app.exe', other]), other);
+    await schemes.receive('com.example.client-id');
+    assert.equal(schemes.urlIn(['C:\\app.exe', 'com.example.third://x']), undefined);
   });
 
   test('window placement: a saved place off every display comes back centred on the primary one, shrunk to fit', () => {

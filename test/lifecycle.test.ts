@@ -266,6 +266,8 @@ describe('the vault', () => {
       assert.equal(status.code, 1);
       assert.equal(jsonOf(status).error, 'keychain_unavailable');
       assert.match(String(jsonOf(status).error_description), /did not answer within 5 seconds/);
+      // While it waited, the user was told what it waits for (stdout keeps its one JSON line).
+      assert.match(status.stderr, /^Waiting for the system keychain: if your system asks whether this program may use it, answer there\.$/m);
       assert.ok(Date.now() - started < 15_000);
     } finally {
       silent.close();

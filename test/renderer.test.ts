@@ -296,11 +296,42 @@ describe('what the app says unasked', () => {
       w.seen = [];
       new w.MutationObserver(() => w.seen.push(!notice.hidden)).observe(notice, { attributes: true });
     });
-    assert.equal((await api.state()).ok, true);
+    // Reading the settings reads the keychain every time (the client registration's secret).
+    assert.equal((await api.settings()).ok, true);
     await page.waitForFunction(() => (globalThis as unknown as { seen: boolean[] }).seen.length >= 2);
     assert.deepEqual(await page.evaluate(() => (globalThis as unknown as { seen: boolean[] }).seen), [true, false]);
     assert.match(await page.locator('#keychain-waiting').textContent() ?? '', /answer there/);
     api.dispose();
     await page.close();
+  });
+});
+
+describe('what the page does on its timers', () => {
+  test('minutes pass on the setup and the waiting screens: nothing typed is lost, the screen stays, no listener piles up', async () => {
+    const profile = testProfile('timers');
+    profiles.push(profile);
+    let listeners = 0;
+    const real = createDesktopClient({ profile, store, platform: 'linux', demoIssuer: provider.issuer, browser: { open: async () => {} }, timeoutMs: 600_000 });
+    const api = { ...real, onEvent: (listener: Parameters<typeof real.onEvent>[0]) => (listeners++, real.onEvent(listener)) };
+    const page = await host.open(windows, api, 'light', { fakeClock: true });
+    await page.locator('#setup').waitFor();
+    await page.locator('#issuer').fill(provider.issuer);
+    await page.locator('#client-id').fill(provider.publicClientId);
+    await page.clock.fastForward('02:00');
+    assert.equal(await visible(page, 'setup'), true, 'still on the setup screen');
+    assert.equal(await page.locator('#issuer').inputValue(), provider.issuer, 'what was typed is still there');
+    assert.equal(await page.locator('#client-id').inputValue(), provider.publicClientId);
+
+    await page.locator('#setup-form button[type=submit]').click();
+    await page.locator('#signed-out').waitFor();
+    await page.locator('#sign-in').click();
+    await page.locator('#waiting').waitFor();
+    await page.clock.fastForward('02:00');
+    assert.equal(await visible(page, 'waiting'), true, 'still waiting, Cancel still there');
+    assert.equal(listeners, 1, 'the page listens for events once');
+    await page.locator('#cancel').click();
+    await page.locator('#signed-out').waitFor();
+    await page.close();
+    real.dispose();
   });
 });

@@ -10,7 +10,7 @@ import { setDebugSink, debug } from '../debug.js';
 import { ConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
-import { keychainStore } from '../secret-store/keychain.js';
+import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
 import { startSignIn, type SignInAttempt } from '../sign-in.js';
 import { sendHandoff, serveHandoff } from '../handoff.js';
@@ -305,6 +305,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
 
   const store = new TokenStore(keychainStore());
+  // macOS may ask whether this program (the terminal's node) may use its keychain items: a call that
+  // waits for that answer says so, once, instead of sitting silent.
+  const stopWaitingNotice = onKeychainWaiting((waiting) => {
+    if (waiting) io.err('Waiting for the system keychain: if your system asks whether this program may use it, answer there.\n');
+  });
   try {
     switch (run.command) {
       case 'redirect-defaults':
@@ -350,5 +355,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     reportError({ code: 'internal_error', message: 'An unexpected error occurred.' }, run.json, io);
     if (env.CONNECT_DEBUG) io.err(`${(error as Error)?.stack ?? String(error)}\n`);
     return EXIT_FAILURE;
+  } finally {
+    stopWaitingNotice();
   }
 }

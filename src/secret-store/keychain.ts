@@ -38,19 +38,29 @@ export function onKeychainWaiting(listener: WaitListener): () => void {
 /** Calls waiting longer than the threshold: listeners hear true when the first starts, false when the last ends. */
 let waitingCalls = 0;
 
+function tell(waiting: boolean): void {
+  for (const listener of waitListeners) {
+    try {
+      listener(waiting);
+    } catch {
+      // a listener's failure is its own; the keychain call goes on
+    }
+  }
+}
+
 /** Runs `work`, telling the listeners if it takes longer than `afterMs`. */
 async function reportWaiting<T>(work: Promise<T>, afterMs: number): Promise<T> {
   let waiting = false;
   const timer = setTimeout(() => {
     waiting = true;
-    if (waitingCalls++ === 0) for (const listener of waitListeners) listener(true);
+    if (waitingCalls++ === 0) tell(true);
   }, afterMs);
   timer.unref();
   try {
     return await work;
   } finally {
     clearTimeout(timer);
-    if (waiting && --waitingCalls === 0) for (const listener of waitListeners) listener(false);
+    if (waiting && --waitingCalls === 0) tell(false);
   }
 }
 

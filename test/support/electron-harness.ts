@@ -2,7 +2,7 @@
 // Electron would: the scenario's platform and command line, the main module evaluated first, then
 // (macOS) URLs handed over before `ready`, then `ready`. Reports every event as a JSON line on
 // stdout; takes the OS's and the user's actions as JSON lines on stdin:
-//   {"cmd":"invoke","id":1,"method":"signIn","args":[],"sender":"page"|"subframe"|"other"}
+//   {"cmd":"invoke","id":1,"method":"signIn","args":[],"sender":"page"|"subframe"|"other"|"navigated"}
 //   {"cmd":"second-instance","argv":[...]}   {"cmd":"open-url","url":"..."}   {"cmd":"close"}
 // and, as the OS's URL handler, POST / with a URL body on the port it writes to scenario.osPortFile.
 //   node --import ./electron-standin-register.js electron-harness.js   (CONNECT_STANDIN=<scenario JSON>)
@@ -89,6 +89,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         page: { sender: window.webContents, senderFrame: window.webContents.mainFrame },
         subframe: { sender: window.webContents, senderFrame: { url: window.webContents.mainFrame.url } },
         other: { sender: {}, senderFrame: { url: window.webContents.mainFrame.url } },
+        // The window's own main frame, showing something else (as if it had navigated away).
+        navigated: { sender: window.webContents, senderFrame: { ...window.webContents.mainFrame, url: 'file:///app/dist/renderer/index.html' } },
       };
       void Promise.resolve(handler(frames[(command.sender as keyof typeof frames) ?? 'page'], ...((command.args as unknown[]) ?? []))).then((value) =>
         report({ type: 'result', id: command.id, value }),

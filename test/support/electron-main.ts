@@ -22,7 +22,7 @@ export interface RunningMain {
   /** The first event (already seen or still to come) that matches. */
   waitFor(match: (event: MainEvent) => boolean, what: string, timeoutMs?: number): Promise<MainEvent>;
   /** Calls an IPC method as the page (or a subframe, or another window) would; its result. */
-  invoke(method: InvokeMethod, args?: unknown[], sender?: 'page' | 'subframe' | 'other'): Promise<unknown>;
+  invoke(method: InvokeMethod, args?: unknown[], sender?: 'page' | 'subframe' | 'other' | 'navigated'): Promise<unknown>;
   command(command: Record<string, unknown>): void;
   /** The AppEvents the window was sent so far. */
   appEvents(): Record<string, unknown>[];

@@ -11,7 +11,8 @@
 //   development run's bundle (Electron's own) declares none;
 // - Windows: setAsDefaultProtocolClient writes HKCU\Software\Classes\<scheme>, and
 //   removeAsDefaultProtocolClient removes it only when it points at this executable;
-// - Linux: registration needs the .desktop file (CHROME_DESKTOP), which only a packaged app has;
+// - Linux: registration goes through the desktop file Electron names (CHROME_DESKTOP, which Electron
+//   always sets, `<name>.desktop` for a development run);
 // - `second-instance` comes after `ready`, with the second launch's argv.
 // The harness (electron-harness.ts) sets the scenario, drives the OS side and reports what happened.
 import { fork } from 'node:child_process';
@@ -123,7 +124,7 @@ class App extends EventEmitter {
     const s = world.scenario;
     let ok: boolean;
     if (s.platform === 'darwin') ok = s.packaged && s.declaredSchemes.includes(scheme);
-    else if (s.platform === 'linux') ok = s.packaged && !!process.env.CHROME_DESKTOP;
+    else if (s.platform === 'linux') ok = true;
     else ok = /^[a-z][a-z0-9+.-]*$/i.test(scheme);
     if (ok) s.registry[scheme] = this.#owner(path, args);
     world.report({ type: 'set-protocol-client', scheme, ok, args: args ?? [] });
@@ -183,9 +184,6 @@ export class BrowserWindow extends EventEmitter {
 
   /** Loads the page through the registered protocol handler, and its scripts and styles relative to it. */
   async loadURL(url: string): Promise<void> {
-    let prevented = false;
-    this.webContents.emit('will-navigate', { preventDefault: () => (prevented = true) }, url);
-    if (prevented) throw new Error(`ERR_ABORTED (-3) loading '${url}'`);
     const fetchOne = async (target: string) => {
       const scheme = new URL(target).protocol.slice(0, -1);
       const handler = world.protocols.get(scheme);

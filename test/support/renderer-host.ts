@@ -37,8 +37,10 @@ export class RendererHost {
   }
 
   /** A window showing the renderer, talking to `api`. */
-  async open(browser: Browser, api: ConnectApi, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  async open(browser: Browser, api: ConnectApi, colorScheme: 'light' | 'dark' = 'light', options: { fakeClock?: boolean } = {}): Promise<Page> {
     const context = await browser.newContext({ colorScheme, viewport: { width: 760, height: 640 } });
+    // A clock the test moves (page.clock.fastForward), for what the page does on timers.
+    if (options.fakeClock) await context.clock.install();
     const page = await context.newPage();
     await page.exposeBinding('__connectCall', (_source, method: string, args: unknown[]) => {
       const fn = api[method as keyof ConnectApi] as (...a: unknown[]) => unknown;
