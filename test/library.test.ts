@@ -146,6 +146,20 @@ describe('examples', () => {
     assert.match(source, /client\.deliverRedirect\(url\)/);
   });
 
+  test('examples/electron-main.mjs follows Electron\'s lifecycle: it evaluates, then opens its window and the browser', async () => {
+    // Under the stand-in electron (support/electron-standin.ts), as the app's own main process is.
+    const { scenario, startMain } = await import('./support/electron-main.js');
+    const main = startMain(scenario(), { CONNECT_STANDIN_MAIN: join(ROOT, 'examples/electron-main.mjs'), ISSUER: provider.issuer });
+    try {
+      await main.waitFor((e) => e.type === 'loaded' && e.url === 'data:', 'its window\'s page');
+      const opened = await main.waitFor((e) => e.type === 'open-external', 'the system browser opened');
+      assert.equal(opened.origin, provider.issuer);
+      assert.ok(main.events.some((e) => e.type === 'set-protocol-client' && e.scheme === 'com.example.connect-desktop'));
+    } finally {
+      await main.stop();
+    }
+  });
+
   test('examples/electron-main.mjs runs in Electron', { skip: electronBinary() ? false : NO_ELECTRON }, async () => {
     const { _electron: electron } = await import('playwright-core');
     const app = await electron.launch({

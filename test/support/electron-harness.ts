@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { CHANNELS, type InvokeMethod } from '../../src/app-api.js';
 import { app, world, type Scenario } from './electron-standin.js';
 
-const MAIN = fileURLToPath(new URL('../../main/main.js', import.meta.url));
+/** The main module: the app's, or another (CONNECT_STANDIN_MAIN, e.g. examples/electron-main.mjs). */
+const MAIN = process.env.CONNECT_STANDIN_MAIN ?? fileURLToPath(new URL('../../main/main.js', import.meta.url));
 /** How long evaluating the main module may take before it counts as hung. */
 const EVALUATION_LIMIT_MS = 5000;
 

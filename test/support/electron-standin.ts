@@ -175,17 +175,21 @@ export class BrowserWindow extends EventEmitter {
     afterReady('Cannot create BrowserWindow before app is ready');
     this.options = options;
     const preload = (options.webPreferences as Record<string, unknown> | undefined)?.preload;
-    if (typeof preload !== 'string' || !existsSync(preload)) throw new Error(`the preload script does not exist: ${String(preload)}`);
+    if (preload !== undefined && (typeof preload !== 'string' || !existsSync(preload))) throw new Error(`the preload script does not exist: ${String(preload)}`);
     this.#bounds = { x: Number(options.x ?? 0), y: Number(options.y ?? 0), width: Number(options.width ?? 800), height: Number(options.height ?? 600) };
     world.windows.push(this);
     app.emit('web-contents-created', {}, this.webContents);
-    world.report({ type: 'window', options: { ...options, webPreferences: { ...(options.webPreferences as object), preload: 'exists' } } });
+    world.report({ type: 'window', options: { ...options, webPreferences: { ...(options.webPreferences as object), ...(preload ? { preload: 'exists' } : {}) } } });
   }
 
   /** Loads the page through the registered protocol handler, and its scripts and styles relative to it. */
   async loadURL(url: string): Promise<void> {
     const fetchOne = async (target: string) => {
       const scheme = new URL(target).protocol.slice(0, -1);
+      if (scheme === 'data') {
+        world.report({ type: 'loaded', url: 'data:', status: 200 });
+        return '';
+      }
       const handler = world.protocols.get(scheme);
       if (!handler) throw new Error(`ERR_UNKNOWN_URL_SCHEME (-302) loading '${target}'`);
       const response = await handler(new Request(target));
@@ -277,6 +281,10 @@ export const shell = {
 export const dialog = {
   showErrorBox(title: string, content: string): void {
     world.report({ type: 'error-box', title, content });
+  },
+  async showMessageBox(_window: unknown, options: { message: string; type?: string }) {
+    world.report({ type: 'message-box', message: options.message, kind: options.type ?? 'none' });
+    return { response: 0 };
   },
 };
 
