@@ -19,21 +19,25 @@ export function sameString(a: string, b: string): boolean {
 
 /** Returns the parameters when they carry a code for this attempt; throws a typed error otherwise. */
 export function checkAuthorizationResponse(params: URLSearchParams, expected: ResponseExpectations): URLSearchParams {
+  // `state_mismatch` means "not this attempt's response": the sign-in sets it aside and goes on.
   // RFC 6749 §3.1: no parameter more than once (which of two states or codes would be the real one?).
-  for (const name of ['state', 'iss', 'code', 'error']) {
-    if (params.getAll(name).length > 1) {
-      throw new ConnectError('invalid_response', `The sign-in response repeats its "${name}" parameter; it was refused and nothing was stored.`);
-    }
-  }
-  const state = params.get('state');
-  if (state === null) {
+  const states = params.getAll('state');
+  if (states.length === 0) {
     throw new ConnectError('state_mismatch', 'The sign-in response had no state; it was ignored and nothing was stored.');
   }
-  if (!sameString(state, expected.state)) {
+  if (states.length > 1) {
+    throw new ConnectError('state_mismatch', 'The sign-in response repeats its "state" parameter; it was ignored and nothing was stored.');
+  }
+  if (!sameString(states[0] as string, expected.state)) {
     throw new ConnectError(
       'state_mismatch',
       'The sign-in response does not belong to this sign-in attempt (state mismatch); nothing was stored.',
     );
+  }
+  for (const name of ['iss', 'code', 'error']) {
+    if (params.getAll(name).length > 1) {
+      throw new ConnectError('invalid_response', `The sign-in response repeats its "${name}" parameter; it was refused and nothing was stored.`);
+    }
   }
   const iss = params.get('iss');
   if (iss === null && expected.issRequired) {

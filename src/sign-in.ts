@@ -5,6 +5,7 @@ import { attemptSignal, whenAborted } from './abort.js';
 import { createAuthorizationRequest } from './authorization-request.js';
 import { checkAuthorizationResponse } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
+import { debug } from './debug.js';
 import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
 import { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
@@ -107,6 +108,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
 
   let pending: PendingRedirect | undefined;
   let finished = false;
+  let setAside = 0;
   // The authorization URL, once built: "Open the browser again" may be asked for before that.
   let urlReady!: (url: string) => void;
   const authorizationUrl = new Promise<string>((resolve) => (urlReady = resolve));
@@ -167,7 +169,11 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         } catch (error) {
           const err =
             error instanceof ConnectError ? error : new ConnectError('invalid_response', 'Sign-in failed unexpectedly.', { cause: error });
-          const again = pending.retryable && RESPONSE_ERRORS.has(err.code) && !attempt.signal.aborted;
+          // A response without this attempt's state is not its response: whoever sent it (a stale tab,
+          // another program on this machine) cannot end the attempt. Anything else with our state can.
+          const notOurs = err.code === 'state_mismatch';
+          if (notOurs) debug(`sign-in: a response without this attempt's state was set aside (${++setAside} so far)`);
+          const again = (notOurs || (pending.retryable && RESPONSE_ERRORS.has(err.code))) && !attempt.signal.aborted;
           if (!again) finished = true;
           await candidate.settle({ ok: false, code: err.code, message: err.message });
           if (!again) throw err;

@@ -61,7 +61,8 @@ describe('loopback receiver', () => {
     const pending = await receiverFor('http://127.0.0.1/connect/oauth2callback').listen(new AbortController().signal);
     const base = pending.redirectUri;
     let taken = false;
-    void pending.next().then(() => (taken = true), () => {});
+    const next = pending.next();
+    void next.then(() => (taken = true), () => {});
     const refused = [
       { path: '//evil.example/connect/oauth2callback?code=c&state=s' },
       { path: 'http://evil.example/connect/oauth2callback?code=c&state=s' },
@@ -76,12 +77,13 @@ describe('loopback receiver', () => {
     }
     assert.equal(taken, false, 'none of them reached the sign-in');
     const page = get(`${base}?code=c&state=s&redirect_uri=https%3A%2F%2Fevil.example%2F&next=%2F%2Fevil.example`);
-    const candidate = await pending.next();
-    await candidate.settle({ ok: false, code: 'state_mismatch', message: 'Not this attempt.' });
+    const candidate = await next;
+    await candidate.settle({ ok: false, code: 'invalid_grant', message: 'Not this attempt.' });
     const answer = await page;
     assert.equal(answer.status, 200);
     assert.equal(answer.headers.location, undefined);
     assert.doesNotMatch(answer.body, /evil\.example/, 'the result page links nowhere the request named');
+    await pending.close();
   });
 
   test('a fixed port is used as given, and a taken one is port_in_use', async () => {
@@ -150,5 +152,55 @@ describe('loopback receiver', () => {
     const result = await page;
     assert.equal(result.status, 200);
     assert.match(result.body, /The app stopped waiting for this sign-in/);
+  });
+
+  test('a response that is not the attempt\'s gets a neutral page and the listener goes on; the attempt\'s own ends it', async () => {
+    const pending = await receiverFor('http://127.0.0.1/cb').listen(new AbortController().signal);
+    const stray = get(`${pending.redirectUri}?code=c&state=someone-else`);
+    const first = await pending.next();
+    await first.settle({ ok: false, code: 'state_mismatch', message: 'not this attempt' });
+    const page = await stray;
+    assert.match(page.body, /Nothing to do here/);
+    assert.doesNotMatch(page.body, /Error code|failed/i);
+    const own = get(`${pending.redirectUri}?code=c&state=ours`);
+    const second = await pending.next();
+    assert.equal(second.params.get('state'), 'ours');
+    await second.settle({ ok: true });
+    assert.match((await own).body, /You are signed in/);
+    await assert.rejects(get(`${pending.redirectUri}?code=c&state=ours`), /ECONNREFUSED/);
+  });
+
+  test('silent, half-sent and trickling connections never keep the listener open or the attempt from ending', async () => {
+    const { createConnection } = await import('node:net');
+    for (const ending of ['signed in', 'cancelled'] as const) {
+      const controller = new AbortController();
+      const pending = await receiverFor('http://127.0.0.1/cb').listen(controller.signal);
+      const port = Number(new URL(pending.redirectUri).port);
+      const closed: Promise<void>[] = [];
+      const open = () => {
+        const socket = createConnection(port, '127.0.0.1');
+        socket.on('error', () => {});
+        closed.push(new Promise((resolve) => socket.on('close', () => resolve())));
+        return socket;
+      };
+      open(); // silent
+      open().write(`GET /cb?code=c&state=s HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`); // half a request
+      const trickle = open();
+      const timer = setInterval(() => trickle.writable && trickle.write('G'), 200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      if (ending === 'signed in') {
+        const page = get(`${pending.redirectUri}?code=c&state=s`);
+        await (await pending.next()).settle({ ok: true });
+        assert.match((await page).body, /You are signed in/);
+      } else {
+        controller.abort(new ConnectError('cancelled', 'Sign-in was cancelled.'));
+        await pending.close();
+      }
+      await Promise.all(closed);
+      clearInterval(timer);
+      assert.ok(Date.now() - started < 2000, `${ending}: every connection was dropped at once (${Date.now() - started} ms)`);
+      await assert.rejects(get(`${pending.redirectUri}?code=c&state=s`), /ECONNREFUSED/);
+    }
   });
 });

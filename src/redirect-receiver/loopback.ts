@@ -27,11 +27,12 @@ function listenOn(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/** Stops listening and drops every connection: an idle or half-open socket must not keep it open. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
-    server.closeIdleConnections();
+    server.closeAllConnections();
   });
 }
 
@@ -56,6 +57,9 @@ function loopbackHostHeader(host: string | undefined, port: number): boolean {
   return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(name);
 }
 
+/** Responses on the callback path waiting for the sign-in; more are refused (a flood is not ours). */
+const MAX_WAITING = 16;
+
 export class LoopbackReceiver implements RedirectReceiver {
   readonly #redirect: Loopback;
   readonly #options: LoopbackOptions;
@@ -66,17 +70,26 @@ export class LoopbackReceiver implements RedirectReceiver {
   }
 
   async listen(signal: AbortSignal): Promise<PendingRedirect> {
-    // The attempt's state is checked by the sign-in: a loopback listener answers one request only.
+    // The sign-in checks each response's state: one that is not this attempt's (a stale tab, or a
+    // request from anyone else on this machine) gets a neutral page and the attempt goes on.
     if (signal.aborted) throw abortError(signal);
     const { host, path } = this.#redirect;
-    let captured: { res: ServerResponse } | undefined;
-    let resolveResponse!: (params: URLSearchParams) => void;
-    let rejectResponse!: (error: unknown) => void;
-    const response = new Promise<URLSearchParams>((resolve, reject) => {
-      resolveResponse = resolve;
-      rejectResponse = reject;
-    });
-    response.catch(() => {});
+    const appName = this.#options.appName;
+    const finishTimeoutMs = this.#options.finishTimeoutMs ?? 30_000;
+    const queued: Candidate[] = [];
+    const waiters: { resolve: (c: Candidate) => void; reject: (e: unknown) => void }[] = [];
+    /** Answers not yet written, so that closing can answer them. */
+    const open = new Set<ServerResponse>();
+    let closed = false;
+
+    const answer = (res: ServerResponse, outcome: SignInOutcome) =>
+      new Promise<void>((resolve) => {
+        if (res.writableEnded || res.destroyed) return resolve();
+        open.delete(res);
+        res.writeHead(200, RESULT_PAGE_HEADERS);
+        res.end(resultPage(outcome, appName), () => resolve());
+        setTimeout(resolve, finishTimeoutMs).unref();
+      });
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       // Strictly the registered path, in origin form (`/path?query`): not `//host/path` or
@@ -85,14 +98,30 @@ export class LoopbackReceiver implements RedirectReceiver {
       const target = req.url ?? '';
       const q = target.indexOf('?');
       const pathname = q === -1 ? target : target.slice(0, q);
-      if (captured || req.method !== 'GET' || pathname !== path || !loopbackHostHeader(req.headers.host, port)) {
-        // Anything else (favicon, probes) gets a 404 and does not spend the listener.
-        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      if (closed || req.method !== 'GET' || pathname !== path || !loopbackHostHeader(req.headers.host, port)) {
+        // Anything else (favicon, probes) gets a 404 and changes nothing.
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
         res.end('Not found\n');
         return;
       }
-      captured = { res };
-      resolveResponse(new URLSearchParams(q === -1 ? '' : target.slice(q + 1)));
+      if (queued.length >= MAX_WAITING) {
+        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
+        res.end('Busy\n');
+        return;
+      }
+      open.add(res);
+      const candidate: Candidate = {
+        params: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+        // The attempt's own response ends it: answered, then the listener closes. One set aside
+        // (not this attempt's) gets its neutral page and the listener goes on.
+        settle: async (outcome) => {
+          await answer(res, outcome);
+          if (outcome.ok || outcome.code !== 'state_mismatch') await close();
+        },
+      };
+      const waiter = waiters.shift();
+      if (waiter) waiter.resolve(candidate);
+      else queued.push(candidate);
     };
 
     const servers: Server[] = [];
@@ -100,7 +129,9 @@ export class LoopbackReceiver implements RedirectReceiver {
     let port = this.#redirect.port ?? 0;
     try {
       for (const [index, address] of hosts.entries()) {
-        const server = createServer(onRequest);
+        // A connection that sends nothing, or half a request, is dropped after 10 s (checked every
+        // second), and never keeps the attempt from ending: closing drops every connection.
+        const server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 1000, connectionsCheckingInterval: 1000 }, onRequest);
         try {
           port = await listenOn(server, address, port);
           servers.push(server);
@@ -116,43 +147,30 @@ export class LoopbackReceiver implements RedirectReceiver {
       throw error;
     }
 
-    let closed = false;
     const close = async () => {
       if (closed) return;
       closed = true;
       signal.removeEventListener('abort', onAbort);
-      if (captured && !captured.res.writableEnded) {
-        captured.res.writeHead(200, RESULT_PAGE_HEADERS);
-        captured.res.end(
-          resultPage({ ok: false, code: 'cancelled', message: 'The app stopped waiting for this sign-in.' }, this.#options.appName),
-        );
-      }
+      for (const waiter of waiters.splice(0)) waiter.reject(abortError(signal));
+      queued.length = 0;
+      const stopped: SignInOutcome = { ok: false, code: 'cancelled', message: 'The app stopped waiting for this sign-in.' };
+      await Promise.all([...open].map((res) => answer(res, stopped)));
       await Promise.all(servers.map(closeServer));
     };
-    const onAbort = () => {
-      rejectResponse(abortError(signal));
-      void close();
-    };
+    const onAbort = () => void close();
     signal.addEventListener('abort', onAbort, { once: true });
 
     const displayHost = host === '[::1]' ? '[::1]' : host;
-    const finishTimeoutMs = this.#options.finishTimeoutMs ?? 30_000;
-    const settle = async (outcome: SignInOutcome) => {
-      if (captured && !captured.res.writableEnded) {
-        const res = captured.res;
-        await new Promise<void>((resolve) => {
-          res.writeHead(200, RESULT_PAGE_HEADERS);
-          res.end(resultPage(outcome, this.#options.appName), () => resolve());
-          setTimeout(resolve, finishTimeoutMs).unref();
-        });
-      }
-      await close();
-    };
     return {
       redirectUri: `http://${displayHost}:${port}${path}`,
-      // One request, one answer: a failed response ends the attempt.
+      // A response that is not this attempt's is set aside by the sign-in; any other failure ends it.
       retryable: false,
-      next: () => response.then((params): Candidate => ({ params, settle })),
+      next: () => {
+        if (closed || signal.aborted) return Promise.reject(abortError(signal));
+        const candidate = queued.shift();
+        if (candidate) return Promise.resolve(candidate);
+        return new Promise<Candidate>((resolve, reject) => waiters.push({ resolve, reject }));
+      },
       close,
     };
   }

@@ -16,7 +16,18 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export function resultPage(outcome: SignInOutcome, appName = 'CONNECT Desktop'): string {
+/**
+ * A response that is not for the attempt in progress (state missing or another attempt's) ends
+ * nothing: the page says so without calling it a failure, and names no error.
+ */
+const NOT_OURS: SignInOutcome = {
+  ok: true,
+  heading: 'Nothing to do here',
+  detail: 'This page is not for the sign-in the app is waiting for (it may be from an older tab). If you are signing in, finish in the newest sign-in tab.',
+};
+
+export function resultPage(given: SignInOutcome, appName = 'CONNECT Desktop'): string {
+  const outcome = !given.ok && given.code === 'state_mismatch' ? NOT_OURS : given;
   const ok = outcome.ok;
   const title = ok ? `${outcome.heading ?? 'Signed in'} - ${appName}` : `Sign-in failed - ${appName}`;
   const heading = ok ? (outcome.heading ?? 'You are signed in') : 'Sign-in did not complete';
