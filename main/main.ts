@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, EVENT_CHANNEL, type ConnectApi, type InvokeMethod, type SettingsInput } from '../src/app-api.js';
 import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
+import { externalUrl } from '../src/browser/launch-page.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
 import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopClientOptions } from '../src/desktop-client.js';
@@ -183,7 +184,8 @@ async function start(): Promise<void> {
     ...(process.env.CONNECT_DEMO_ISSUER ? { demoIssuer: process.env.CONNECT_DEMO_ISSUER } : {}),
     // The system browser, only ever for the URLs the core built (never a URL from the renderer):
     // $BROWSER when set (as for the CLI), otherwise the OS's default through shell.openExternal.
-    browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(url) },
+    // On Linux through a launch page: xdg-open would put the URL on a command line others can read.
+    browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(externalUrl(url)) },
     appScheme: IDENTITY.scheme,
     receiveScheme: (scheme) => schemes.receive(scheme),
   });

@@ -109,6 +109,24 @@ describe('the app starts (Electron lifecycle)', () => {
   });
 });
 
+describe('the system browser', () => {
+  test('Linux: shell.openExternal gets a launch page (xdg-open\'s command line is public); macOS and Windows the URL', async () => {
+    for (const [platform, protocol] of [['linux', 'file:'], ['darwin', 'http:'], ['win32', 'http:']] as const) {
+      const main = start(scenario({ platform, packaged: true, args: [], declaredSchemes: [IDENTITY.scheme] }), {
+        CONNECT_CONFIG: config({ redirectUri: 'http://127.0.0.1/connect/oauth2callback', profile: profiles.profileFor('external') }),
+        BROWSER: '',
+      });
+      await shown(main);
+      const signIn = main.invoke('signIn');
+      const opened = await main.waitFor((e) => e.type === 'open-external', 'the browser opened');
+      assert.equal(opened.protocol, protocol, platform);
+      await main.invoke('cancelSignIn');
+      assert.equal(((await signIn) as { error: { code: string } }).error.code, 'cancelled');
+      await main.stop();
+    }
+  });
+});
+
 describe('URLs the OS hands over (custom scheme)', () => {
   test('Windows, packaged: the sign-in completes when the OS starts a second instance with the URL', async () => {
     const profile = profiles.profileFor('win-scheme');

@@ -2,6 +2,7 @@
 // webview inside the app, RFC 8252 §8.12). Sign-in does not wait for the browser to exit.
 import { spawn } from 'node:child_process';
 import { ConnectError } from '../errors.js';
+import { writeLaunchPage } from './launch-page.js';
 import { shellWords } from './shell-words.js';
 
 export interface BrowserOpener {
@@ -23,8 +24,9 @@ export function defaultBrowserCommand(platform: NodeJS.Platform = process.platfo
 }
 
 /**
- * The system browser: `$BROWSER` when set (a command line split into words as a shell would; the
- * URL is one more argument), otherwise the OS default.
+ * The system browser: `$BROWSER` when set (a command line split into words as a shell would),
+ * otherwise the OS default. The command gets a launch page's file:// URL, never the URL itself
+ * (launch-page.ts: a command line is readable by every user of the machine).
  */
 export function systemBrowser(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): BrowserOpener {
   const configured = env.BROWSER?.trim();
@@ -38,7 +40,14 @@ export function systemBrowser(env: NodeJS.ProcessEnv = process.env, platform: No
           reject(new ConnectError('browser_open_failed', 'The BROWSER environment variable is set but empty of a command.'));
           return;
         }
-        const child = spawn(file, [...args, url], { stdio: 'ignore', detached: true, windowsHide: false });
+        let page: string;
+        try {
+          page = writeLaunchPage(url);
+        } catch (error) {
+          reject(new ConnectError('browser_open_failed', `Could not write the page that opens the browser (${(error as NodeJS.ErrnoException).code ?? 'error'}). Open the sign-in URL yourself.`));
+          return;
+        }
+        const child = spawn(file, [...args, page], { stdio: 'ignore', detached: true, windowsHide: false });
         child.once('error', (error: NodeJS.ErrnoException) => {
           reject(
             new ConnectError(

@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.js';
 import { shellWords } from '../../src/browser/shell-words.js';
+import { launchTarget } from './launch-target.js';
 import { actOnProviderPages } from './provider-pages.js';
 import { startProxy } from './proxy.js';
 
@@ -43,7 +44,11 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const authorizationUrl = new URL(positionals.at(-1) ?? '');
+// What the app handed over: a launch page's file:// URL (src/browser/launch-page.ts). Opening it
+// sends the browser on to the authorization URL, which the driver also reads from it, as the
+// browser does, to know where the app's redirect goes.
+const opened = positionals.at(-1) ?? '';
+const authorizationUrl = new URL(launchTarget(opened));
 const redirectUri = authorizationUrl.searchParams.get('redirect_uri') ?? '';
 const redirectOrigin = redirectUri.startsWith('http') ? new URL(redirectUri).origin : '';
 
@@ -80,7 +85,9 @@ const browser = await launchChromium({ args: proxy?.args ?? [], headless: !value
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(authorizationUrl.href);
+  await page.goto(opened);
+  // The launch page's refresh takes the browser on to the provider.
+  if (opened.startsWith('file:')) await page.waitForURL((url) => url.protocol !== 'file:');
   await actOnProviderPages(page, {
     user: values.user,
     password: values.password,

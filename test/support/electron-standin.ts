@@ -274,7 +274,8 @@ export const screen = {
 
 export const shell = {
   openExternal: async (url: string) => {
-    world.report({ type: 'open-external', origin: new URL(url).origin });
+    // Where it goes, never the URL itself (it carries the attempt's state).
+    world.report({ type: 'open-external', protocol: new URL(url).protocol, origin: new URL(url).origin });
   },
 };
 

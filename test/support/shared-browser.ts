@@ -28,6 +28,8 @@ export class SharedBrowser {
         const page = await this.#context.newPage();
         const visit = (async () => {
           await page.goto(url);
+          // A launch page (from connect-login's BROWSER command) takes the browser on to the provider.
+          if (url.startsWith('file:')) await page.waitForURL((u) => u.protocol !== 'file:');
           const steps = await actOnProviderPages(page, { user: 'alice', password: 'pw', action: 'approve', ...options });
           await page.close();
           return steps;
