@@ -8,6 +8,7 @@ import { fromOpenIdClient } from './openid-errors.js';
 import { acquireProfileLock, type LockOptions } from './profile-lock.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
+import { checkIssuedToken } from './token-exchange.js';
 import type { TokenStore } from './token-store.js';
 
 /** Refresh this long before expiry: the smaller of 60 s and a tenth of the token's lifetime. */
@@ -35,6 +36,7 @@ export async function redeemRefreshToken(session: StoredSession): Promise<Stored
   } catch (error) {
     throw fromOpenIdClient(error, 'token', config.serverMetadata().token_endpoint);
   }
+  checkIssuedToken(tokens.token_type, tokens.access_token);
   const claims = tokens.claims();
   if (claims) {
     const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -74,7 +76,7 @@ export interface AccessTokenOptions {
 
 const inFlight = new WeakMap<TokenStore, Map<string, Promise<StoredSession>>>();
 
-function notSignedIn(profile: string): ConnectError {
+export function notSignedIn(profile: string): ConnectError {
   return new ConnectError('not_signed_in', `Profile "${profile}" is not signed in; run connect-login login first.`);
 }
 

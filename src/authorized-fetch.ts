@@ -1,9 +1,12 @@
 // Calling a resource server with the user's access token (RFC 6750 §2.1: in the Authorization
 // header, never in the URL), renewed when near expiry, and once more after the resource server
 // answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` (revoked or expired early).
-import { freshSession } from './access-token.js';
+import { freshSession, notSignedIn } from './access-token.js';
 import type { StoredSession } from './session.js';
 import { ConnectError } from './errors.js';
+import { isHttpsOrLoopback } from './redirect-uri.js';
+import { checkResourceOrigins } from './settings.js';
+import { checkIssuedToken } from './token-exchange.js';
 import type { TokenStore } from './token-store.js';
 
 function withToken(init: RequestInit | undefined, token: string): RequestInit {
@@ -24,19 +27,34 @@ export async function authorizedFetch(
   input: string | URL,
   init?: RequestInit,
   onRenewed?: (session: StoredSession) => void,
+  /** Origins allowed for this call besides the issuer's and the profile's resourceOrigins. */
+  allowOrigins: string[] = [],
 ): Promise<Response> {
   const url = new URL(input);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname))) {
-    throw new ConnectError('insecure_issuer', `The access token is only sent over https (or to a loopback address), not to ${url.origin}.`);
+  if (!isHttpsOrLoopback(url)) {
+    throw new ConnectError('resource_not_allowed', `The access token is only sent over https (or to this machine), not to ${url.origin}. Nothing was sent.`);
   }
   if (init?.body && typeof (init.body as ReadableStream).getReader === 'function') {
     throw new ConnectError('invalid_settings', 'A streamed request body cannot be sent again after a token renewal; pass a string or bytes.');
   }
+  // Only to origins this profile trusts with its token, checked before anything is sent (a refresh included).
+  const stored = await store.load(profile);
+  if (!stored) throw notSignedIn(profile);
+  const allowed = new Set([new URL(stored.issuer).origin, ...(stored.resourceOrigins ?? []), ...checkResourceOrigins(allowOrigins)]);
+  if (!allowed.has(url.origin)) {
+    throw new ConnectError(
+      'resource_not_allowed',
+      `The access token of profile "${profile}" is sent only to ${[...allowed].join(', ')}; ${url.origin} is not one of them ` +
+        '(add it with resourceOrigins in the settings, or --allow-origin). Nothing was sent.',
+    );
+  }
   const renewal = onRenewed ? { onRenewed } : {};
   const session = await freshSession(store, profile, renewal);
+  checkIssuedToken(session.tokenType, session.accessToken);
   const first = await fetch(url, withToken(init, session.accessToken));
   if (!invalidToken(first)) return first;
   await first.body?.cancel();
   const renewed = await freshSession(store, profile, { force: true, ...renewal });
+  checkIssuedToken(renewed.tokenType, renewed.accessToken);
   return fetch(url, withToken(init, renewed.accessToken));
 }

@@ -111,7 +111,7 @@ export function createClient(options: ClientOptions): ConnectClient {
     async userInfo() {
       return (await reloadUserInfo(store, profile)).claims;
     },
-    fetch: (input, init) => authorizedFetch(store, profile, input, init, onRenewed),
+    fetch: (input, init) => authorizedFetch(store, profile, input, init, onRenewed, options.settings.resourceOrigins),
     async signOut(opts = {}) {
       const result = await signOut({
         profile,

@@ -19,6 +19,8 @@ export interface ConfigFile {
   postLogoutRedirectUri?: string;
   /** Seconds to wait for each answer from the provider (default 30). */
   requestTimeout?: number;
+  /** Origins besides the issuer's that `fetch` may send the access token to. */
+  resourceOrigins?: string[];
 }
 
 const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
@@ -33,6 +35,7 @@ const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
   logoutMethod: 'string',
   postLogoutRedirectUri: 'string',
   requestTimeout: 'number',
+  resourceOrigins: 'object',
 };
 
 export function readConfigFile(path: string): ConfigFile {
@@ -82,5 +85,6 @@ export function settingsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): 
     ...(config.logoutMethod ? { logoutMethod: config.logoutMethod } : {}),
     ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
     ...(config.requestTimeout !== undefined ? { requestTimeoutSeconds: config.requestTimeout } : {}),
+    ...(config.resourceOrigins !== undefined ? { resourceOrigins: config.resourceOrigins } : {}),
   };
 }

@@ -1,9 +1,51 @@
 // Step 1 of the flow: learn the provider's endpoints (OpenID Connect discovery, or the explicit
 // endpoints of a provider without it) and configure openid-client for this client.
 import * as oidc from 'openid-client';
+import { ConnectError } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
+import { isHttpsOrLoopback } from './redirect-uri.js';
 import type { ResolvedSettings } from './settings.js';
+
+/** The endpoints that receive codes, tokens, secrets or the ID token, as discovery names them. */
+const ENDPOINTS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'userinfo_endpoint',
+  'revocation_endpoint',
+  'end_session_endpoint',
+  'introspection_endpoint',
+  'registration_endpoint',
+  'pushed_authorization_request_endpoint',
+  'device_authorization_endpoint',
+  'jwks_uri',
+] as const;
+
+/**
+ * Every endpoint: https, or plain http only on this machine, whatever the issuer is (a loopback
+ * issuer's document could name http://192.0.2.2/token and the code and verifier would travel in
+ * clear). Checked here, before any browser opens or any token is sent.
+ */
+function checkEndpoints(config: oidc.Configuration): oidc.Configuration {
+  const server = config.serverMetadata();
+  for (const name of ENDPOINTS) {
+    const value = server[name];
+    if (typeof value !== 'string') continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConnectError('discovery_failed', `The provider's ${name} is not a valid URL.`);
+    }
+    if (!isHttpsOrLoopback(url)) {
+      throw new ConnectError(
+        'insecure_endpoint',
+        `The provider's ${name} (${url.origin}) is not https; plain http is only allowed on this machine (127.0.0.1, localhost). Nothing was sent.`,
+      );
+    }
+  }
+  return config;
+}
 
 function clientAuth(settings: ResolvedSettings): oidc.ClientAuth {
   // The reference provider authenticates confidential clients with HTTP Basic at /oauth/token and
@@ -41,11 +83,12 @@ export async function discover(settings: ResolvedSettings): Promise<oidc.Configu
     config.timeout = timeout;
     config[oidc.customFetch] = limitedFetch(timeout) as oidc.CustomFetch;
     for (const step of hardening(settings)) step(config);
-    return config;
+    return checkEndpoints(config);
   }
 
+  let config: oidc.Configuration;
   try {
-    return await oidc.discovery(new URL(settings.issuer), settings.clientId, metadata, clientAuth(settings), {
+    config = await oidc.discovery(new URL(settings.issuer), settings.clientId, metadata, clientAuth(settings), {
       execute: hardening(settings),
       timeout,
       [oidc.customFetch]: limitedFetch(timeout) as oidc.CustomFetch,
@@ -53,4 +96,5 @@ export async function discover(settings: ResolvedSettings): Promise<oidc.Configu
   } catch (error) {
     throw fromOpenIdClient(error, 'discovery', settings.issuer);
   }
+  return checkEndpoints(config);
 }

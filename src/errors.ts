@@ -1,17 +1,21 @@
 // Typed errors with stable codes. Callers branch on `code`, never on the message. Messages are
 // written for the user and never contain a token, a code or a secret.
+import { printable } from './printable.js';
 
 /**
  * Codes raised by this client itself. Each one's cause and fix: docs/troubleshooting.md.
  *
- * - settings: `invalid_settings`, `insecure_issuer` (http off loopback), `unsupported_redirect_uri`,
+ * - settings: `invalid_settings`, `insecure_issuer` (http off loopback), `insecure_endpoint` (an endpoint
+ *   the provider names is plain http off loopback), `unsupported_redirect_uri`,
  *   `invalid_client_details` (a registration details file);
  * - the provider: `discovery_failed`, `network_error`, `invalid_response`, `token_request_failed`,
  *   `id_token_invalid`, `userinfo_invalid`;
  * - signing in: `browser_open_failed`, `port_in_use`, `timeout`, `cancelled`, `state_mismatch`,
  *   `issuer_mismatch` (RFC 9207), `no_pending_attempt`, `redirect_replayed`, `invalid_code`,
  *   `window_titles_unavailable`, `scheme_unavailable` (the OS will not hand this custom scheme to the app);
- * - tokens: `not_signed_in`, `token_expired`, `session_expired` (refresh token refused: signed out);
+ * - tokens: `not_signed_in`, `token_expired`, `session_expired` (refresh token refused: signed out),
+ *   `unsupported_token_type` (not a Bearer token), `resource_not_allowed` (fetch to an origin the
+ *   profile does not allow);
  * - the keychain: `keychain_unavailable` (no plaintext fallback), `stored_session_invalid`;
  * - registration: `registration_unsupported`, `already_registered`.
  */
@@ -41,6 +45,9 @@ export type ClientErrorCode =
   | 'window_titles_unavailable'
   | 'scheme_unavailable'
   | 'session_expired'
+  | 'unsupported_token_type'
+  | 'resource_not_allowed'
+  | 'insecure_endpoint'
   | 'invalid_client_details'
   | 'registration_unsupported'
   | 'already_registered';
@@ -101,13 +108,8 @@ const PROVIDER_SENTENCES: Record<string, string> = {
 
 /** A human sentence for a provider error code, with the provider's own description appended. */
 export function describeProviderError(code: string, description?: string | null): string {
-  const sentence = PROVIDER_SENTENCES[code] ?? `The provider answered with the error "${code}".`;
-  const extra = description ? cleanDescription(description) : '';
+  // Provider text is shown to the user: short, printable and on one line.
+  const sentence = PROVIDER_SENTENCES[code] ?? `The provider answered with the error "${printable(code, 100)}".`;
+  const extra = description ? printable(description, 200) : '';
   return extra && extra !== sentence ? `${sentence} (${extra})` : sentence;
-}
-
-/** Provider text is shown to the user: keep it short, printable and on one line. */
-function cleanDescription(text: string): string {
-  const printable = text.replace(/[^\x20-\x7e]/g, ' ').replace(/\s+/g, ' ').trim();
-  return printable.length > 200 ? `${printable.slice(0, 197)}...` : printable;
 }

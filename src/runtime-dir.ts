@@ -1,18 +1,51 @@
-// A folder only this user can use, for the hand-off socket and the profile locks.
+// A folder only this user can use, for the hand-off socket, the profile locks and the browser's
+// launch pages. It must be one no other local user could have made or pointed elsewhere first: in a
+// shared /tmp anyone can create /tmp/connect-desktop-<uid> (as a folder of theirs, or a symlink)
+// before this user does. So each candidate is checked (a real folder, not a link, owned by this user,
+// mode 0700), and the next one is tried when it fails: $XDG_RUNTIME_DIR (per user, made by the
+// login manager), the temp folder (per user on macOS and Windows), then ~/.cache/connect-desktop/run.
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from './errors.js';
 
-export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  // XDG_RUNTIME_DIR is a Unix convention; on Windows a stray one (MSYS, Cygwin) would be a Unix path.
-  const base = process.platform !== 'win32' && env.XDG_RUNTIME_DIR ? env.XDG_RUNTIME_DIR : tmpdir();
-  const dir = join(base, `connect-desktop-${process.getuid?.() ?? userInfo().username}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) {
-    throw new ConnectError('invalid_settings', `The folder ${dir} is not this user's own; connect-desktop will not use it.`);
+function ownPrivateFolder(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) return false;
+    if (process.getuid && stat.uid !== process.getuid()) return false;
+    if (process.platform !== 'win32') {
+      chmodSync(dir, 0o700);
+      if ((lstatSync(dir).mode & 0o077) !== 0) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
-  if (process.platform !== 'win32') chmodSync(dir, 0o700);
+}
+
+/** The folders tried, in order. */
+export function runtimeDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const name = `connect-desktop-${process.getuid?.() ?? userInfo().username}`;
+  const unix = process.platform !== 'win32';
+  // XDG_RUNTIME_DIR is a Unix convention; on Windows a stray one (MSYS, Cygwin) would be a Unix path.
+  return [
+    ...(unix && env.XDG_RUNTIME_DIR ? [join(env.XDG_RUNTIME_DIR, name)] : []),
+    join(tmpdir(), name),
+    ...(unix ? [join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'connect-desktop', 'run')] : []),
+  ];
+}
+
+export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = runtimeDirCandidates(env);
+  const dir = candidates.find(ownPrivateFolder);
+  if (!dir) {
+    throw new ConnectError(
+      'invalid_settings',
+      `None of the folders ${candidates.join(', ')} can be this user's private folder (each is missing and cannot be made, ` +
+        'belongs to someone else, is a link, or is open to others).',
+    );
+  }
   return dir;
 }

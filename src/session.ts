@@ -26,6 +26,8 @@ export interface StoredSession {
   postLogoutRedirectUri?: string;
   /** Seconds to wait for each answer from the provider, when the settings gave one. */
   requestTimeoutSeconds?: number;
+  /** Origins besides the issuer's that `fetch` may send the access token to. */
+  resourceOrigins?: string[];
   /** Seconds since the epoch. */
   obtainedAt: number;
 }
@@ -43,6 +45,7 @@ export function settingsOf(session: StoredSession): ProviderSettings {
     ...(session.logoutMethod ? { logoutMethod: session.logoutMethod } : {}),
     ...(session.postLogoutRedirectUri ? { postLogoutRedirectUri: session.postLogoutRedirectUri } : {}),
     ...(session.requestTimeoutSeconds ? { requestTimeoutSeconds: session.requestTimeoutSeconds } : {}),
+    ...(session.resourceOrigins?.length ? { resourceOrigins: session.resourceOrigins } : {}),
   };
 }
 

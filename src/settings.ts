@@ -41,6 +41,11 @@ export interface ProviderSettings {
   postLogoutRedirectUri?: string;
   /** Seconds to wait for each answer from the provider (1–300). Default 30. */
   requestTimeoutSeconds?: number;
+  /**
+   * Origins besides the issuer's that `fetch` may send the access token to (resource servers),
+   * e.g. `https://api.example.com`. Anything else is refused before any request.
+   */
+  resourceOrigins?: string[];
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
@@ -60,6 +65,8 @@ export interface ResolvedSettings {
   logoutMethod: 'browser' | 'token';
   postLogoutRedirectUri: string;
   requestTimeoutSeconds: number;
+  /** Normalized origins (scheme://host[:port]). */
+  resourceOrigins: string[];
 }
 
 function invalid(message: string): ConnectError {
@@ -120,6 +127,8 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
     throw invalid('The request timeout must be a number of seconds from 1 to 300.');
   }
 
+  const resourceOrigins = checkResourceOrigins(settings.resourceOrigins);
+
   return {
     issuer,
     endpoints,
@@ -132,5 +141,23 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
     logoutMethod,
     postLogoutRedirectUri,
     requestTimeoutSeconds,
+    resourceOrigins,
   };
+}
+
+/** Resource-server origins: each an https origin (or http on this machine), nothing but the origin. */
+export function checkResourceOrigins(origins: unknown): string[] {
+  if (origins === undefined) return [];
+  if (!Array.isArray(origins) || origins.some((o) => typeof o !== 'string')) throw invalid('The resource origins must be a list of URLs.');
+  return [
+    ...new Set(
+      (origins as string[]).map((value) => {
+        const url = checkHttpsOrLoopback('resource origin', value.trim());
+        if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+          throw invalid(`The resource origin "${value}" must be an origin only (scheme://host[:port]), like ${url.origin}.`);
+        }
+        return url.origin;
+      }),
+    ),
+  ];
 }

@@ -162,6 +162,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           if (options.settings.logoutMethod) session.logoutMethod = settings.logoutMethod;
           if (options.settings.postLogoutRedirectUri) session.postLogoutRedirectUri = settings.postLogoutRedirectUri;
           if (options.settings.requestTimeoutSeconds) session.requestTimeoutSeconds = settings.requestTimeoutSeconds;
+          if (settings.resourceOrigins.length) session.resourceOrigins = settings.resourceOrigins;
           await store.save(profile, session);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import type { AuthorizationRequest } from './authorization-request.js';
 import { ConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
+import { printable } from './printable.js';
 import { nowSeconds, type StoredSession } from './session.js';
 
 export interface ExchangeContext {
@@ -18,6 +19,28 @@ function callbackUrl(redirectUri: string, params: URLSearchParams): URL {
   const url = new URL(redirectUri);
   url.search = params.toString();
   return url;
+}
+
+/**
+ * An access token this client can use: a Bearer token (RFC 6750) whose characters fit in a header.
+ * A DPoP-bound token sent as Bearer would be refused by the resource, and a token with a line break
+ * would end up in an error message; neither is ever stored or sent. Messages never carry the token.
+ */
+export function checkIssuedToken(tokenType: string | undefined, accessToken: string): void {
+  if ((tokenType ?? '').toLowerCase() !== 'bearer') {
+    throw new ConnectError(
+      'unsupported_token_type',
+      `The provider issued a "${printable(tokenType ?? 'untyped', 40)}" access token, and this client can only use Bearer tokens ` +
+        '(DPoP is not supported yet); nothing was stored.',
+    );
+  }
+  if (!/^[\x21-\x7e]+$/.test(accessToken)) {
+    throw new ConnectError(
+      'invalid_response',
+      'The provider issued an access token with characters that cannot be sent in an HTTP header (spaces, line breaks or ' +
+        'non-ASCII); it was refused and nothing was stored.',
+    );
+  }
 }
 
 export async function exchangeCode(context: ExchangeContext, params: URLSearchParams): Promise<StoredSession> {
@@ -40,6 +63,7 @@ export async function exchangeCode(context: ExchangeContext, params: URLSearchPa
     throw fromOpenIdClient(error, 'token', server.token_endpoint);
   }
 
+  checkIssuedToken(tokens.token_type, tokens.access_token);
   const idClaims = tokens.claims();
   if (!idClaims) throw new ConnectError('id_token_invalid', 'The provider returned no ID token.');
   const claims: Record<string, unknown> = { ...idClaims };

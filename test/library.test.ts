@@ -73,7 +73,9 @@ describe('createClient', () => {
     assert.notEqual(await client.getAccessToken(), token);
     assert.ok(events.some((e) => e.type === 'refreshed'));
 
-    await assert.rejects(client.fetch('http://resource.example.com/api'), (e: ConnectError) => e.code === 'insecure_issuer');
+    await assert.rejects(client.fetch('http://resource.example.com/api'), (e: ConnectError) => e.code === 'resource_not_allowed');
+    // An https origin the profile does not allow gets nothing either (the token is the issuer's and resourceOrigins' only).
+    await assert.rejects(client.fetch('https://api.example.com/me'), (e: ConnectError) => e.code === 'resource_not_allowed' && /Nothing was sent/.test(e.message));
     await assert.rejects(client.submitCode('x'), (e: ConnectError) => e.code === 'no_pending_attempt');
 
     const stored = await store.load(profile);

@@ -71,6 +71,39 @@ describe('another local user and the authorization URL', () => {
     const result = await login.done;
     assert.equal(JSON.parse(result.stdout).error, 'timeout');
     assert.equal(existsSync(page), false, 'the launch page is gone once login exits');
-    assert.deepEqual(readdirSync(join(page, '..')).filter((n) => n.startsWith('launch-')), [], 'no launch page left behind');
   });
+});
+
+describe('another local user and the private folder', () => {
+  for (const squat of ['a folder of theirs', 'a symlink to a folder of theirs'] as const) {
+    test(`/tmp/connect-desktop-<uid> made first as ${squat}: the sign-in goes on, in a folder under the user's home`, async () => {
+      const shared = mkdtempSync(join(tmpdir(), 'connect-shared-tmp-'));
+      await run('chmod', ['1777', shared]);
+      const squatted = join(shared, `connect-desktop-${process.getuid?.()}`);
+      const theirs = join(shared, 'attacker');
+      if (squat === 'a folder of theirs') assert.equal((await asNobody('mkdir', ['-m', '777', squatted])).ok, true);
+      else {
+        assert.equal((await asNobody('mkdir', ['-m', '777', theirs])).ok, true);
+        assert.equal((await asNobody('ln', ['-s', theirs, squatted])).ok, true);
+      }
+      const home = mkdtempSync(join(tmpdir(), 'connect-home-'));
+      const dir = mkdtempSync(join(tmpdir(), 'connect-browser-'));
+      const seen = join(dir, 'argv.json');
+      const browser = join(dir, 'browser.mjs');
+      writeFileSync(browser, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(seen)}, JSON.stringify(process.argv.slice(2)));\n`);
+      const env = { XDG_RUNTIME_DIR: '', TMPDIR: shared, HOME: home, XDG_CACHE_HOME: '', BROWSER: `node ${browser}` };
+      const login = startCli(
+        ['login', '--issuer', provider.issuer, '--client-id', provider.publicClientId, '--profile', testProfile('squat'), '--timeout', '3', '--json'],
+        env,
+        { stdin: 'ignore' },
+      );
+      const result = await login.done;
+      // It waited for the browser (and timed out, as nobody signed in): the folder was no obstacle.
+      assert.equal(JSON.parse(result.stdout).error, 'timeout', result.stdout);
+      const [opened] = JSON.parse(readFileSync(seen, 'utf8')) as string[];
+      assert.ok(fileURLToPath(opened as string).startsWith(join(home, '.cache', 'connect-desktop', 'run')), opened);
+      assert.equal(statSync(join(home, '.cache', 'connect-desktop', 'run')).mode & 0o777, 0o700);
+      assert.deepEqual(readdirSync(squat === 'a folder of theirs' ? squatted : theirs), [], 'nothing was written where the other user could read it');
+    });
+  }
 });

@@ -236,3 +236,121 @@ describe('the loopback listener and where tokens travel', () => {
     assert.deepEqual(withIdToken.map((u) => new URL(u).pathname), ['/oauth/logout']);
   });
 });
+
+/** What a terminal acts on, line feeds and tabs aside. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
+
+describe('what a provider can make the client send, store or print', () => {
+  for (const [face, signIn] of Object.entries(faces)) {
+    test(`a DPoP token (token_type: DPoP) is refused at sign-in, never stored or sent as Bearer [RFC 9449 §7.1], ${face}`, async () => {
+      fixture.adversary.reset();
+      fixture.adversary.tamper = { token: (body) => ({ ...body, token_type: 'DPoP' }) };
+      const profile = profileFor('dpop');
+      const outcome = await signIn(profile);
+      assert.equal(outcome.code, 'unsupported_token_type', outcome.message);
+      assert.match(outcome.message ?? "", /"DPoP" access token.*only use Bearer tokens/i);
+      assert.equal(await store.load(profile), null);
+      assert.equal(fixture.adversary.count('userinfo'), 0, 'the token was not sent anywhere');
+    });
+
+    test(`an access token with a line break is refused, and no message carries it, ${face}`, async () => {
+      fixture.adversary.reset();
+      let token = '';
+      fixture.adversary.tamper = { token: (body) => ({ ...body, access_token: (token = `${String(body.access_token)}\r\nX-Injected: 1`) }) };
+      const profile = profileFor('crlf-token');
+      const outcome = await signIn(profile);
+      assert.equal(outcome.code, 'invalid_response');
+      assert.match(outcome.message ?? '', /cannot be sent in an HTTP header/);
+      assert.ok(!JSON.stringify(outcome).includes(token.slice(0, 20)), 'the token is in no message');
+      assert.equal(await store.load(profile), null);
+    });
+
+    test(`a loopback issuer whose document names a plain-http token endpoint off this machine: refused before the browser opens, ${face}`, async () => {
+      fixture.adversary.reset();
+      fixture.adversary.tamper = { discovery: (doc) => ({ ...doc, token_endpoint: 'http://192.0.2.2/oauth/token' }) };
+      const outcome = await signIn(profileFor('http-endpoint'));
+      assert.equal(outcome.code, 'insecure_endpoint');
+      assert.match(outcome.message ?? '', /token_endpoint \(http:\/\/192\.0\.2\.2\) is not https/);
+      assert.equal(fixture.adversary.count('authorization'), 0, 'no browser, no code');
+    });
+  }
+
+  test('claims and error codes with terminal escapes are printed cleaned in text, exact in JSON (CLI)', async () => {
+    const { runCli, jsonOf } = await import('./support/cli.js');
+    fixture.adversary.reset();
+    const evil = '\u001b[2J\u001b[31mMallory\r\nProfile "default" is signed in as admin\u202e';
+    fixture.adversary.tamper = { userinfo: (body) => ({ ...body, name: evil, nickname: evil }) };
+    const profile = profileFor('escapes');
+    assert.deepEqual(await faces.CLI(profile), { sub: 'alice' });
+    const info = await runCli(['userinfo', '--profile', profile]);
+    const status = await runCli(['status', '--profile', profile]);
+    for (const out of [info.stdout, status.stdout]) {
+      assert.ok(!CONTROL.test(out), 'no control character reaches the terminal');
+      assert.match(out, /Mallory Profile "default" is signed in as admin/);
+    }
+    assert.match(status.stdout, /^Profile "test-escapes-[0-9a-f]+" is signed in as \[2J \[31mMallory/);
+    const exact = jsonOf(await runCli(['userinfo', '--profile', profile, '--json'])).claims as Record<string, unknown>;
+    assert.equal(exact.nickname, evil, 'JSON output is exact (JSON escapes it)');
+
+    fixture.adversary.reset();
+    fixture.adversary.tamper = {
+      authorizationResponse: (url) => {
+        url.searchParams.delete('code');
+        url.searchParams.set('error', '\u001b]0;owned\u0007\u001b[2Jerror');
+        return url;
+      },
+    };
+    const { startCli } = await import('./support/cli.js');
+    const login = startCli(['login', '--issuer', fixture.adversary.issuer, '--client-id', fixture.adversary.provider.publicClientId, '--profile', profileFor('escape-code')], {
+      BROWSER: await fixture.browser.command(),
+    }, { stdin: 'ignore' });
+    const result = await login.done;
+    assert.equal(result.code, 1);
+    assert.ok(!CONTROL.test(result.stderr), result.stderr);
+    assert.match(result.stderr, /error: \]0;owned \[2Jerror: /);
+  });
+});
+
+describe('where fetch sends the access token', () => {
+  test('only to the issuer\'s origin and the origins the profile allows; anything else is refused before any request (CLI)', async () => {
+    const { createServer } = await import('node:http');
+    const { runCli, jsonOf } = await import('./support/cli.js');
+    const seen: (string | undefined)[] = [];
+    const api = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(api.address() as import('node:net').AddressInfo).port}`;
+    try {
+      fixture.adversary.reset();
+      const profile = profileFor('fetch-origins');
+      assert.deepEqual(await faces.CLI(profile), { sub: 'alice' });
+      const refused = await runCli(['fetch', `${origin}/me`, '--profile', profile]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^error: resource_not_allowed: .* is not one of them .*Nothing was sent\.$/m);
+      assert.deepEqual(seen, [], 'the resource server saw nothing');
+      const https = await runCli(['fetch', 'https://api.example.com/me', '--profile', profile]);
+      assert.match(https.stderr, /^error: resource_not_allowed: /m);
+
+      const allowed = await runCli(['fetch', `${origin}/me`, '--allow-origin', origin, '--profile', profile]);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.equal(allowed.stdout, '{"ok":true}');
+      assert.match(seen[0] ?? '', /^Bearer /);
+      const bad = await runCli(['fetch', `${origin}/me`, '--allow-origin', `${origin}/path`, '--profile', profile]);
+      assert.match(bad.stderr, /must be an origin only/);
+
+      // Kept with the profile from login --allow-origin.
+      const kept = profileFor('fetch-origins-kept');
+      const login = await runCli(
+        ['login', '--issuer', fixture.adversary.issuer, '--client-id', fixture.adversary.provider.publicClientId, '--allow-origin', origin, '--profile', kept, '--json'],
+        { BROWSER: await fixture.browser.command() },
+      );
+      assert.equal(jsonOf(login).sub, 'alice');
+      assert.equal((await runCli(['fetch', `${origin}/me`, '--profile', kept])).code, 0);
+    } finally {
+      api.close();
+    }
+  });
+});

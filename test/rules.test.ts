@@ -133,8 +133,9 @@ describe('authorization response checks: state, then iss, then error', () => {
     assert.equal(check('code=C&state=T&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
     assert.equal(check('code=C&state=SS&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
   });
-  test('a parameter given twice is refused (RFC 6749 §3.1), whichever copy is right', () => {
-    assert.equal(check('code=C&state=S&state=S&iss=https%3A%2F%2Fidp.example'), 'invalid_response');
+  test('a parameter given twice is refused (RFC 6749 §3.1), whichever copy is right; two states are not this attempt\'s', () => {
+    // state_mismatch: the sign-in sets the response aside and waits on (it cannot be this attempt's own).
+    assert.equal(check('code=C&state=S&state=S&iss=https%3A%2F%2Fidp.example'), 'state_mismatch');
     assert.equal(check('code=C&code=D&state=S&iss=https%3A%2F%2Fidp.example'), 'invalid_response');
     assert.equal(check('code=C&state=S&iss=https%3A%2F%2Fidp.example&iss=https%3A%2F%2Fevil.example'), 'invalid_response');
   });

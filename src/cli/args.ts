@@ -15,7 +15,7 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'config', 'profile', 'json'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json'],
   status: ['profile', 'json', 'all'],
   token: ['profile'],
   logout: ['profile', 'json', 'everywhere', 'timeout'],
@@ -25,7 +25,7 @@ const OPTIONS_OF: Record<Command, readonly string[]> = {
   register: ['issuer', 'initial-access-token-env', 'software-statement', 'details', 'request-only', 'out', 'profile', 'json'],
   registration: ['details', 'profile', 'json'],
   userinfo: ['profile', 'json'],
-  fetch: ['profile', 'request', 'header', 'data', 'include'],
+  fetch: ['profile', 'request', 'header', 'data', 'include', 'allow-origin'],
 };
 
 export interface ParsedCommand {
@@ -54,6 +54,8 @@ export interface ParsedCommand {
   requestOnly?: boolean;
   out?: string;
   issuer?: string;
+  /** fetch --allow-origin: origins besides the profile's for this call. */
+  allowOrigins?: string[];
   /** fetch */
   method?: string;
   headers?: Array<[string, string]>;
@@ -87,9 +89,11 @@ Commands:
   registration show|update|delete [--details FILE.json] [--profile NAME]
             Read, change (from a details file) or delete the profile's registration (RFC 7592)
   userinfo  Print the user's claims from the provider's userinfo endpoint
-  fetch URL [-X METHOD] [-H 'Name: value']... [-d DATA] [-i]
+  fetch URL [-X METHOD] [-H 'Name: value']... [-d DATA] [-i] [--allow-origin ORIGIN]...
             Call a resource server with the access token (renewed when needed, once more after an
-            invalid_token answer) and print the response like curl (-i: with its status and headers)
+            invalid_token answer) and print the response like curl (-i: with its status and headers).
+            The token goes only to the issuer's origin, the profile's resource origins (login
+            --allow-origin, or resourceOrigins in --config) and --allow-origin; nothing else is called
   deliver URL
             Hand a custom-scheme redirect URL (as the OS launches the registered handler) to the
             login waiting for the profile
@@ -110,6 +114,8 @@ Options for login:
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)
+  --allow-origin ORIGIN      A resource server fetch may send the access token to (repeatable), kept
+                               with the profile, e.g. https://api.example.com
   --config FILE              Read these settings from a JSON file; flags override it
 
 Options for every command:
@@ -168,6 +174,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         header: { type: 'string', short: 'H', multiple: true },
         data: { type: 'string', short: 'd' },
         include: { type: 'boolean', short: 'i', default: false },
+        'allow-origin': { type: 'string', multiple: true },
       },
     });
   } catch (error) {
@@ -238,6 +245,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
     });
     if (values.data !== undefined) run.data = values.data;
     run.include = values.include;
+    if (values['allow-origin']) run.allowOrigins = values['allow-origin'];
     try {
       new URL(url as string);
     } catch {
@@ -267,6 +275,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       ...(values['redirect-uri'] !== undefined ? { redirectUri: values['redirect-uri'] } : {}),
       ...(values.scope !== undefined ? { scope: values.scope } : {}),
       ...(values['request-timeout'] !== undefined ? { requestTimeout: parseRequestTimeout(values['request-timeout']) } : {}),
+      ...(values['allow-origin'] !== undefined ? { resourceOrigins: [...(config.resourceOrigins ?? []), ...values['allow-origin']] } : {}),
     };
     // Without an issuer, login uses the client registered in the profile (connect-login register).
     if (merged.issuer && !merged.clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');

@@ -11,6 +11,7 @@ import { ConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
 import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
+import { printable } from '../printable.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
 import { startSignIn, type SignInAttempt } from '../sign-in.js';
 import { sendHandoff, serveHandoff } from '../handoff.js';
@@ -60,13 +61,14 @@ function expiryText(expiresAt: number | null): string {
 }
 
 function describeSession(profile: string, s: SessionSummary): string {
+  // Everything here but the profile name came from the provider: printable only.
   const who = displayName(s.claims);
   return [
-    `Profile "${profile}" is signed in${who && who !== s.sub ? ` as ${who}` : ''}.`,
-    `  issuer:       ${s.issuer}`,
-    `  subject:      ${s.sub}`,
-    `  client id:    ${s.clientId}`,
-    `  scope:        ${s.scope}`,
+    `Profile "${profile}" is signed in${who && who !== s.sub ? ` as ${printable(who, 200)}` : ''}.`,
+    `  issuer:       ${printable(s.issuer)}`,
+    `  subject:      ${printable(s.sub)}`,
+    `  client id:    ${printable(s.clientId)}`,
+    `  scope:        ${printable(s.scope)}`,
     `  access token: ${expiryText(s.expiresAt)}`,
     `  refresh:      ${s.hasRefreshToken ? 'yes' : 'no refresh token'}`,
     '',
@@ -85,7 +87,7 @@ function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
     attempt.submitCode(line).then(
       () => (done = true),
       (error: ConnectError) => {
-        io.err(`error: ${error.code}: ${error.message}\n`);
+        io.err(`error: ${printable(error.code, 100)}: ${error.message}\n`);
         if (error.code !== 'no_pending_attempt') io.err(prompt);
       },
     );
@@ -126,7 +128,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
       } else if (event.type === 'browser-failed') {
         io.err(`warning: ${event.error.message}\n`);
       } else if (event.type === 'response-rejected') {
-        if (attempt.kind !== 'oob') io.err(`warning: ${event.error.code}: ${event.error.message} Still waiting...\n`);
+        if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${event.error.message} Still waiting...\n`);
       } else if (event.type === 'waiting') {
         if (event.kind === 'oob') {
           cleanups.push(readPastedCodes(attempt, io));
@@ -245,18 +247,16 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
 async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
   const claims = (await reloadUserInfo(store, run.profile)).claims;
   if (run.json) io.out(`${JSON.stringify({ status: 'ok', profile: run.profile, claims })}\n`);
-  else io.out(Object.entries(claims).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n');
+  else io.out(Object.entries(claims).map(([k, v]) => `${printable(k)}: ${printable(typeof v === 'string' ? v : JSON.stringify(v))}`).join('\n') + '\n');
   return EXIT_OK;
 }
 
 async function fetchCommand(run: ParsedCommand, store: TokenStore, io: Io, raw: (bytes: Uint8Array) => void): Promise<number> {
-  const response = await authorizedFetch(store, run.profile, run.url as string, {
-    method: run.method as string,
-    headers: run.headers ?? [],
-    ...(run.data !== undefined ? { body: run.data } : {}),
-  }).catch((error: unknown) => {
+  const init = { method: run.method as string, headers: run.headers ?? [], ...(run.data !== undefined ? { body: run.data } : {}) };
+  const response = await authorizedFetch(store, run.profile, run.url as string, init, undefined, run.allowOrigins).catch((error: unknown) => {
     if (error instanceof ConnectError) throw error;
-    const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).message;
+    // Only the error's code: its message may quote a header value, the token's included.
+    const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).name;
     throw new ConnectError('network_error', `Could not reach ${new URL(run.url as string).origin} (${code}).`);
   });
   if (run.include) {
@@ -277,7 +277,8 @@ function redirectDefaults(run: ParsedCommand, io: Io): number {
 
 function reportError(error: { code: string; message: string }, json: boolean, io: Io): void {
   if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message })}\n`);
-  else io.err(`error: ${error.code}: ${error.message}\n`);
+  // The code may be the provider's own (passed through): printable only, as the message already is.
+  else io.err(`error: ${printable(error.code, 100)}: ${error.message}\n`);
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
