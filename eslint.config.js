@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'main/**', 'examples/**'],
+    files: ['test/**', 'main/**', 'examples/**', 'build/**'],
     rules: { 'no-console': 'off' },
   },
   {

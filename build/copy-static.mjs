@@ -1,5 +1,12 @@
-// Copies the renderer's static files next to its compiled script (part of `npm run build`).
-import { cpSync, mkdirSync } from 'node:fs';
+// Copies the renderer's static files next to its compiled script (part of `npm run build`), with the
+// app's name from identity.json put in where index.html says {{productName}} and {{initial}}.
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+const identity = JSON.parse(readFileSync('identity.json', 'utf8'));
+const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const values = { productName: escape(identity.productName), initial: escape([...identity.productName.trim()][0] ?? '') };
 
 mkdirSync('dist/renderer', { recursive: true });
-for (const file of ['index.html', 'styles.css']) cpSync(`renderer/${file}`, `dist/renderer/${file}`);
+const html = readFileSync('renderer/index.html', 'utf8').replace(/\{\{(\w+)\}\}/g, (whole, key) => values[key] ?? whole);
+writeFileSync('dist/renderer/index.html', html);
+cpSync('renderer/styles.css', 'dist/renderer/styles.css');

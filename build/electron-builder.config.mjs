@@ -1,5 +1,5 @@
-// electron-builder configuration (`npm run package`), derived from identity.json: the app's name, id
-// and custom URI scheme are written there once. Windows and macOS installers; Linux for development.
+// electron-builder configuration (`npm run package`), derived from identity.json: the app's name, id,
+// custom URI scheme and icon are written there once (`npm run rename` rewrites them). Windows and macOS installers; Linux for development.
 import { readFileSync } from 'node:fs';
 
 const identity = JSON.parse(readFileSync(new URL('../identity.json', import.meta.url), 'utf8'));
@@ -44,8 +44,9 @@ export default {
     entitlements: 'build/entitlements.mac.plist',
     entitlementsInherit: 'build/entitlements.mac.plist',
     target: ['dmg', 'zip'],
+    icon: identity.icon,
   },
-  win: { target: ['nsis'] },
+  win: { target: ['nsis'], icon: identity.icon },
   nsis: {
     oneClick: false,
     perMachine: false,
@@ -54,6 +55,7 @@ export default {
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Utility',
-    maintainer: 'connect-desktop contributors',
+    maintainer: `${identity.productName} contributors`,
+    icon: identity.icon,
   },
 };

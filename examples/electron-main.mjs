@@ -1,12 +1,13 @@
 // A minimal Electron main process using the library with the custom-scheme redirect
 // (<client-id>://connect/oauth2callback): the OS hands the URL back, the library finishes signing in.
-//   ISSUER=http://127.0.0.1:9090 npx electron examples/electron-main.mjs
+//   ISSUER=http://127.0.0.1:9090 CLIENT_ID=<the demo client id> npx electron examples/electron-main.mjs
 // Electron emits `ready` only after this module has finished evaluating: never `await` it at the
 // top level (the app would hang with no window). Register the OS's URL handlers before `ready`.
 import { app, BrowserWindow, dialog, shell } from 'electron';
 import { createClient } from 'connect-desktop';
 
-const scheme = 'com.example.connect-desktop';
+// The provider's convention for desktop clients: the client id is the custom scheme.
+const scheme = process.env.CLIENT_ID ?? 'com.example.desktop-app';
 const client = createClient({
   settings: { issuer: process.env.ISSUER ?? 'http://127.0.0.1:9090', clientId: scheme, redirectUri: `${scheme}://connect/oauth2callback` },
   // The system browser, only for the URLs the library built.

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, EVENT_CHANNEL, type ConnectApi, type InvokeMethod, type SettingsInput } from '../src/app-api.js';
-import { fileSettingsStore, memorySettingsStore } from '../src/app-settings.js';
+import { fileSettingsStore, memorySettingsStore, redirectUriFor } from '../src/app-settings.js';
 import { externalUrl } from '../src/browser/launch-page.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
@@ -41,7 +41,12 @@ function clientOptions(): Pick<DesktopClientOptions, 'settings' | 'settingsStore
     const settingsStore = fileSettingsStore(join(app.getPath('userData'), 'connect.config.json'));
     // `npm start` runs the demo provider beside the app: configured for it until the user changes it.
     const demo = process.env.CONNECT_DEMO_ISSUER;
-    return demo ? { settingsStore, settings: { issuer: demo, clientId: DEMO_CLIENT_ID } } : { settingsStore };
+    if (demo) return { settingsStore, settings: { issuer: demo, clientId: DEMO_CLIENT_ID } };
+    // identity.json's default provider, if the template user set one; else the setup screen asks.
+    const preset = IDENTITY.defaultProvider;
+    if (!preset) return { settingsStore };
+    const redirectUri = preset.redirectKind ? redirectUriFor(preset.redirectKind, preset.clientId) : undefined;
+    return { settingsStore, settings: { issuer: preset.issuer, clientId: preset.clientId, ...(redirectUri ? { redirectUri } : {}) } };
   }
   const config = readConfigFile(file);
   return {
@@ -93,6 +98,9 @@ function fatal(error: unknown): void {
 
 protocol.registerSchemesAsPrivileged([PAGE_SCHEME_PRIVILEGES]);
 app.enableSandbox();
+// The app's name and data folder come from identity.json, not from package.json's name.
+app.setName(IDENTITY.productName);
+app.setPath('userData', join(app.getPath('appData'), IDENTITY.folderName));
 
 // The packaged app has the runAsNode fuse off, so the Linux keychain helper (a process that can be
 // killed when the Secret Service hangs) runs as an Electron utility process instead of a Node fork.

@@ -10,6 +10,7 @@ import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
 import { checkIssuedToken } from './token-exchange.js';
 import type { TokenStore } from './token-store.js';
+import { IDENTITY } from './identity.js';
 
 /** Refresh this long before expiry: the smaller of 60 s and a tenth of the token's lifetime. */
 export function refreshMargin(session: Pick<StoredSession, 'expiresAt' | 'obtainedAt'>): number {
@@ -77,7 +78,7 @@ export interface AccessTokenOptions {
 const inFlight = new WeakMap<TokenStore, Map<string, Promise<StoredSession>>>();
 
 export function notSignedIn(profile: string): ConnectError {
-  return new ConnectError('not_signed_in', `Profile "${profile}" is not signed in; run connect-login login first.`);
+  return new ConnectError('not_signed_in', `Profile "${profile}" is not signed in; run ${IDENTITY.cliName} login first.`);
 }
 
 async function refreshUnderLock(

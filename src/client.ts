@@ -23,6 +23,14 @@ export interface ClientOptions {
   browser?: BrowserOpener;
   /** How long a sign-in waits for the browser, in milliseconds. Default 5 minutes. */
   timeoutMs?: number;
+  /** Your app's name, on the browser page after a loopback sign-in. Default: identity.json's productName. */
+  appName?: string;
+  /**
+   * The keychain service your app's tokens are kept under (ignored when `store` is given). Default:
+   * identity.json's keychainService. Give each app its own, so apps built from this template never
+   * share tokens.
+   */
+  keychainService?: string;
 }
 
 export interface SignInCall {
@@ -69,7 +77,7 @@ export interface ConnectClient {
 /** A client for one provider and one profile. */
 export function createClient(options: ClientOptions): ConnectClient {
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
-  const store = options.store ?? new TokenStore(keychainStore());
+  const store = options.store ?? new TokenStore(keychainStore(options.keychainService));
   const listeners = new Set<(event: ClientEvent) => void>();
   const emit = (event: ClientEvent) => {
     for (const listener of listeners) listener(event);
@@ -92,6 +100,7 @@ export function createClient(options: ClientOptions): ConnectClient {
         store,
         ...(options.browser ? { browser: options.browser } : {}),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.appName ? { appName: options.appName } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
         ...(call.extraParameters ? { extraParameters: call.extraParameters } : {}),
         onEvent: (event) => emit({ type: 'sign-in', event }),

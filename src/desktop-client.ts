@@ -23,7 +23,8 @@ import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js'
 import { reloadUserInfo } from './userinfo.js';
 
 export const DEMO_ISSUER = 'http://127.0.0.1:9090';
-export const DEMO_CLIENT_ID = 'com.example.connect-desktop';
+/** The demo provider's public client: its id is the app's scheme, the provider's convention for Mac clients. */
+export const DEMO_CLIENT_ID = IDENTITY.scheme;
 
 export interface DesktopClientOptions {
   /**
@@ -267,7 +268,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         const redirectUri =
           input.redirectKind === 'custom-scheme' ? `${appScheme}://connect/oauth2callback` : redirectUriFor(input.redirectKind, 'unused');
         const { details } = validateDetails(
-          { displayName: 'CONNECT Desktop', technology: technologyForPlatform(platform), redirectUris: [redirectUri], scopes: input.scope.trim().split(/\s+/) },
+          { displayName: IDENTITY.productName, technology: technologyForPlatform(platform), redirectUris: [redirectUri], scopes: input.scope.trim().split(/\s+/) },
           { purpose: 'dynamic' },
         );
         const registration = await registerClient({ issuer, metadata: clientMetadata(details) });

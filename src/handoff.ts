@@ -7,12 +7,13 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from './errors.js';
 import { runtimeDir } from './runtime-dir.js';
+import { IDENTITY } from './identity.js';
 
 const MAX_LINE = 16 * 1024;
 
 /** Where the login for `profile` listens. */
 export function handoffPath(profile: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
-  if (platform === 'win32') return `\\\\.\\pipe\\connect-desktop-${userInfo().username}-${profile}`;
+  if (platform === 'win32') return `\\\\.\\pipe\\${IDENTITY.folderName}-${userInfo().username}-${profile}`;
   return join(runtimeDir(env), `${profile}.sock`);
 }
 

@@ -1,7 +1,11 @@
 // The app's identity, from identity.json at the project root: the one place that names the app. The
 // build (build/electron-builder.config.mjs) declares `scheme` to macOS and registers it on Windows and
-// Linux; the app registers and accepts that same scheme at run time.
+// Linux; the app registers and accepts that same scheme at run time. `npm run rename` rewrites it
+// (build/rename.mjs), checking it with the same rules (identity-rules.ts).
 import { readFileSync } from 'node:fs';
+import { checkIdentity } from './identity-rules.js';
+
+export { checkIdentity };
 
 export interface AppIdentity {
   /** The name users see: window title, installer, menus. */
@@ -10,25 +14,23 @@ export interface AppIdentity {
   appId: string;
   /** The custom URI scheme the build declares (CFBundleURLTypes on macOS, the installer on Windows). */
   scheme: string;
+  /** The app's data folder (settings, window size) and the name of its private runtime folder. */
+  folderName: string;
+  /** The keychain service its tokens are kept under. */
+  keychainService: string;
+  /** The command-line tool's name, as its messages and help name it. */
+  cliName: string;
+  /** The icon electron-builder turns into each platform's format (a PNG, 512×512 or larger). */
+  icon: string;
+  /** The provider a first run starts with (null: the setup screen asks). */
+  defaultProvider: DefaultProvider | null;
 }
 
-const SCHEME = /^[a-z][a-z0-9+.-]*$/;
-const APP_ID = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
-
-/** Checks an identity file's contents; throws naming the first bad field. */
-export function checkIdentity(value: unknown): AppIdentity {
-  const v = (value ?? {}) as Record<string, unknown>;
-  const text = (key: keyof AppIdentity) => {
-    const field = v[key];
-    if (typeof field !== 'string' || !field.trim()) throw new Error(`identity.json: "${key}" must be a non-empty string`);
-    return field;
-  };
-  const identity = { productName: text('productName'), appId: text('appId'), scheme: text('scheme') };
-  if (!SCHEME.test(identity.scheme)) {
-    throw new Error('identity.json: "scheme" must be a lower-case URI scheme (a letter, then letters, digits, "+", "-" or ".")');
-  }
-  if (!APP_ID.test(identity.appId)) throw new Error('identity.json: "appId" must be a reverse-DNS id such as com.example.app');
-  return identity;
+export interface DefaultProvider {
+  issuer: string;
+  clientId: string;
+  /** How the browser returns to the app; omitted: the platform's default. */
+  redirectKind?: 'loopback' | 'custom-scheme' | 'oob-auto' | 'oob';
 }
 
 /** dist/src/identity.js → identity.json two folders up (the project root, or the root of app.asar). */

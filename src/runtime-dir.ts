@@ -8,6 +8,7 @@ import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConnectError } from './errors.js';
+import { IDENTITY } from './identity.js';
 
 function ownPrivateFolder(dir: string): boolean {
   try {
@@ -27,13 +28,13 @@ function ownPrivateFolder(dir: string): boolean {
 
 /** The folders tried, in order. */
 export function runtimeDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const name = `connect-desktop-${process.getuid?.() ?? userInfo().username}`;
+  const name = `${IDENTITY.folderName}-${process.getuid?.() ?? userInfo().username}`;
   const unix = process.platform !== 'win32';
   // XDG_RUNTIME_DIR is a Unix convention; on Windows a stray one (MSYS, Cygwin) would be a Unix path.
   return [
     ...(unix && env.XDG_RUNTIME_DIR ? [join(env.XDG_RUNTIME_DIR, name)] : []),
     join(tmpdir(), name),
-    ...(unix ? [join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'connect-desktop', 'run')] : []),
+    ...(unix ? [join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), IDENTITY.folderName, 'run')] : []),
   ];
 }
 

@@ -47,6 +47,8 @@ export interface SignInOptions {
   receiver?: RedirectReceiver;
   /** Extra authorization parameters (login_hint, ui_locales, …). */
   extraParameters?: Record<string, string>;
+  /** The app's name on the loopback result page ("return to …"). Default: identity.json's productName. */
+  appName?: string;
   onEvent?: (event: SignInEvent) => void;
 }
 
@@ -68,11 +70,11 @@ export interface SignInAttempt {
   cancel(reason?: ConnectError): void;
 }
 
-export function receiverFor(settings: ResolvedSettings): RedirectReceiver {
+export function receiverFor(settings: ResolvedSettings, appName?: string): RedirectReceiver {
   const redirect = settings.redirect;
   switch (redirect.kind) {
     case 'loopback':
-      return new LoopbackReceiver(redirect);
+      return new LoopbackReceiver(redirect, appName ? { appName } : {});
     case 'custom-scheme':
       return new CustomSchemeReceiver(settings.redirectUri);
     case 'oob':
@@ -97,7 +99,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
   const browser = options.browser ?? systemBrowser();
-  const receiver = options.receiver ?? receiverFor(settings);
+  const receiver = options.receiver ?? receiverFor(settings, options.appName);
   const timeoutMs = options.timeoutMs ?? DEFAULT_SIGN_IN_TIMEOUT_MS;
   const emit = options.onEvent ?? (() => {});
   if (options.signal) {

@@ -5,6 +5,7 @@ import { ConnectError } from './errors.js';
 import type { SecretStore } from './secret-store/store.js';
 import type { Registration } from './registration/dynamic.js';
 import type { StoredSession } from './session.js';
+import { IDENTITY } from './identity.js';
 
 export const DEFAULT_PROFILE = 'default';
 
@@ -64,7 +65,7 @@ export class TokenStore {
     if (!isStoredSession(parsed)) {
       throw new ConnectError(
         'stored_session_invalid',
-        `The saved sign-in for profile "${profile}" is damaged and cannot be used; sign in again (connect-login logout, then login).`,
+        `The saved sign-in for profile "${profile}" is damaged and cannot be used; sign in again (${IDENTITY.cliName} logout, then login).`,
       );
     }
     return parsed;

@@ -9,6 +9,7 @@ import { _electron as electron, type ElectronApplication } from 'playwright-core
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { ROOT, browserUser, runCli, testProfile } from './support/cli.js';
 import { NO_ELECTRON, electronBinary } from './support/electron.js';
+import { IDENTITY } from '../src/identity.js';
 
 const binary = electronBinary();
 
@@ -41,7 +42,7 @@ describe('Electron app', () => {
 
   test('the window is locked down: isolated, no Node, only window.connect', { skip }, async () => {
     const page = await app.firstWindow();
-    assert.equal(await page.title(), 'CONNECT Desktop');
+    assert.equal(await page.title(), IDENTITY.productName);
     type Page = { connect: object; require?: unknown; process?: unknown; open(url: string): unknown };
     const { CHANNELS } = await import('../src/app-api.js');
     assert.deepEqual(await page.evaluate(() => Object.keys((globalThis as unknown as Page).connect).sort()), Object.keys(CHANNELS).sort());

@@ -151,12 +151,12 @@ describe('examples', () => {
   test('examples/electron-main.mjs follows Electron\'s lifecycle: it evaluates, then opens its window and the browser', async () => {
     // Under the stand-in electron (support/electron-standin.ts), as the app's own main process is.
     const { scenario, startMain } = await import('./support/electron-main.js');
-    const main = startMain(scenario(), { CONNECT_STANDIN_MAIN: join(ROOT, 'examples/electron-main.mjs'), ISSUER: provider.issuer });
+    const main = startMain(scenario(), { CONNECT_STANDIN_MAIN: join(ROOT, 'examples/electron-main.mjs'), ISSUER: provider.issuer, CLIENT_ID: provider.publicClientId });
     try {
       await main.waitFor((e) => e.type === 'loaded' && e.url === 'data:', 'its window\'s page');
       const opened = await main.waitFor((e) => e.type === 'open-external', 'the system browser opened');
       assert.equal(opened.origin, provider.issuer);
-      assert.ok(main.events.some((e) => e.type === 'set-protocol-client' && e.scheme === 'com.example.connect-desktop'));
+      assert.ok(main.events.some((e) => e.type === 'set-protocol-client' && e.scheme === provider.publicClientId));
     } finally {
       await main.stop();
     }

@@ -11,6 +11,7 @@ import { CLI, browserUser, jsonOf, runCli, startCli, testProfile } from './suppo
 import { launchChromium } from './support/chromium.js';
 import { actOnProviderPages } from './support/provider-pages.js';
 import { startProxy } from './support/proxy.js';
+import { IDENTITY } from '../src/identity.js';
 
 let provider: TestProvider;
 const profiles: string[] = [];
@@ -83,7 +84,7 @@ describe('urn:ietf:wg:oauth:2.0:oob: the user pastes the code', () => {
 });
 
 describe('custom URI scheme: <client-id>://connect/oauth2callback', () => {
-  const scheme = `${'com.example.connect-desktop'}://connect/oauth2callback`;
+  const scheme = `${IDENTITY.scheme}://connect/oauth2callback`;
 
   test('CLI: the OS hands the URL to "connect-login deliver", and the waiting login completes', async () => {
     const profile = profileFor('scheme');

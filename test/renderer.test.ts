@@ -14,6 +14,7 @@ import { launchChromium } from './support/chromium.js';
 import { ROOT, testProfile } from './support/cli.js';
 import { RendererHost } from './support/renderer-host.js';
 import { SharedBrowser } from './support/shared-browser.js';
+import { IDENTITY } from '../src/identity.js';
 
 const SHOTS = join(ROOT, 'docs/screenshots');
 let provider: TestProvider;
@@ -103,7 +104,7 @@ describe('the setup screen', () => {
       const page = await host.open(windows, api, 'light');
       await page.locator('#setup').waitFor();
       await page.locator('#issuer').fill(`alice@${new URL(open.issuer).host}`);
-      await page.locator('#client-id').fill('com.example.connect-desktop');
+      await page.locator('#client-id').fill(provider.publicClientId);
       await page.locator('#save-settings').click();
       await page.locator('#signed-out').waitFor();
       assert.equal(await page.locator('#provider').innerText(), `${open.issuer} · com.example.connect-desktop`);
@@ -115,7 +116,7 @@ describe('the setup screen', () => {
       await page.locator('#register-app').click();
       await page.locator('#notice', { hasText: 'This app is registered with the provider.' }).waitFor();
       const settings = await api.settings();
-      assert.ok(settings.ok && settings.value.clientId !== 'com.example.connect-desktop', 'a new client id');
+      assert.ok(settings.ok && settings.value.clientId !== provider.publicClientId, 'a new client id');
       await page.locator('#sign-in').click();
       await page.locator('#signed-in').waitFor({ timeout: 30_000 });
       assert.equal(await page.locator('#name').innerText(), 'Alice Example');
@@ -236,7 +237,7 @@ describe('what the app says unasked', () => {
       timeoutMs: 30_000,
       // What main/os-scheme.ts answers on macOS for a scheme the build did not declare.
       receiveScheme: async (scheme) => {
-        if (scheme !== 'com.example.connect-desktop') {
+        if (scheme !== IDENTITY.scheme) {
           const { ConnectError } = await import('../src/errors.js');
           throw new ConnectError('scheme_unavailable', `macOS hands "${scheme}://" URLs only to apps whose Info.plist declares that scheme.`);
         }

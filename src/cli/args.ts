@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { readConfigFile, settingsFromConfig } from '../config-file.js';
 import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
 import type { ProviderSettings } from '../settings.js';
+import { IDENTITY } from '../identity.js';
 
 export class UsageError extends Error {
   readonly code = 'usage';
@@ -67,7 +68,7 @@ export interface ParsedCommand {
 
 export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
 
-export const USAGE = `Usage: connect-login <command> [options]
+export const USAGE = `Usage: ${IDENTITY.cliName} <command> [options]
 
 Sign in to an OAuth 2.0 / OpenID Connect provider through the system browser and keep the tokens
 in the OS keychain.
@@ -83,7 +84,7 @@ Commands:
   register --issuer URL [--details FILE.json] [--initial-access-token-env VAR]
            [--software-statement FILE] [--profile NAME]
             Register this app with the provider (dynamic registration) and keep the client in the
-            profile: then "connect-login login --profile NAME" needs no other flags
+            profile: then "${IDENTITY.cliName} login --profile NAME" needs no other flags
   register --request-only [--details FILE.json] [--out DIR]
             Write the registration request (Markdown and JSON) for a provider that registers by hand
   registration show|update|delete [--details FILE.json] [--profile NAME]
@@ -110,7 +111,7 @@ Options for login:
                                  http://127.0.0.1/connect/oauth2callback)
                                urn:ietf:wg:oauth:2.0:oob:auto   read from the browser's window title
                                urn:ietf:wg:oauth:2.0:oob        paste the code shown in the browser
-                               SCHEME://connect/oauth2callback  the OS runs "connect-login deliver URL"
+                               SCHEME://connect/oauth2callback  the OS runs "${IDENTITY.cliName} deliver URL"
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)

@@ -20,6 +20,7 @@ import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
 import type { Io } from './io.js';
 import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration } from './registration-commands.js';
+import { IDENTITY } from '../identity.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -109,7 +110,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
   if (!settings.issuer) {
     const registration = await store.loadRegistration(run.profile);
     if (!registration) {
-      throw new UsageError(`login needs --issuer URL (or "issuer" in --config), or a client registered in profile "${run.profile}" (connect-login register)`);
+      throw new UsageError(`login needs --issuer URL (or "issuer" in --config), or a client registered in profile "${run.profile}" (${IDENTITY.cliName} register)`);
     }
     const { issuer: _issuer, clientId: _clientId, ...given } = settings;
     settings = settingsFromRegistration(registration, given, io);
@@ -138,7 +139,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
           const server = serveHandoff(run.profile, (url) => attempt.deliverRedirect(url));
           cleanups.push(() => server.then((s) => s.close(), () => undefined));
           server.catch((error: unknown) => attempt.cancel(error instanceof ConnectError ? error : undefined));
-          io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "connect-login deliver URL --profile ${run.profile}" for it)...\n`);
+          io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "${IDENTITY.cliName} deliver URL --profile ${run.profile}" for it)...\n`);
           return;
         }
         if (event.kind === 'oob-auto') {
@@ -293,7 +294,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       return EXIT_OK;
     }
     if (parsed.kind === 'version') {
-      io.out(`connect-login ${version()}\n`);
+      io.out(`${IDENTITY.cliName} ${version()}\n`);
       return EXIT_OK;
     }
     run = parsed.run;
@@ -301,7 +302,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     reportError({ code: 'usage', message }, wantsJson, io);
-    if (!wantsJson) io.err('Run connect-login --help for usage.\n');
+    if (!wantsJson) io.err(`Run ${IDENTITY.cliName} --help for usage.\n`);
     return EXIT_USAGE;
   }
 

@@ -20,13 +20,14 @@ import { resolveSettings, type ProviderSettings } from '../settings.js';
 import type { TokenStore } from '../token-store.js';
 import type { ParsedCommand } from './args.js';
 import type { Io } from './io.js';
+import { IDENTITY } from '../identity.js';
 
 
 const EXIT_OK = 0;
 
 function readDetails(file: string | undefined, options: ValidateOptions, io: Io) {
   // Without a file, the CLI registers itself: a native public client on loopback, its own default.
-  const input = file ? parseDetailsJson(readText(file), file) : { displayName: 'CONNECT Desktop', redirectUris: [DEFAULT_LOOPBACK_REDIRECT_URI] };
+  const input = file ? parseDetailsJson(readText(file), file) : { displayName: IDENTITY.productName, redirectUris: [DEFAULT_LOOPBACK_REDIRECT_URI] };
   const { details, warnings } = validateDetails(input, options);
   for (const warning of warnings) io.err(`warning: ${warning}\n`);
   return details;
@@ -60,7 +61,7 @@ export async function discoverCommand(run: ParsedCommand, io: Io): Promise<numbe
   } else {
     const lines = [`issuer: ${server.issuer}${viaWebFinger ? ` (found by WebFinger for ${input})` : ''}`];
     for (const [key, value] of Object.entries(endpoints)) lines.push(`${key}: ${value ?? '(none)'}`);
-    if (!server.registration_endpoint) lines.push('This provider registers clients by hand: connect-login register --request-only');
+    if (!server.registration_endpoint) lines.push(`This provider registers clients by hand: ${IDENTITY.cliName} register --request-only`);
     io.out(`${lines.join('\n')}\n`);
   }
   return EXIT_OK;
@@ -107,7 +108,7 @@ export async function registerCommand(run: ParsedCommand, store: TokenStore, io:
   if (existing) {
     throw new ConnectError(
       'already_registered',
-      `Profile "${run.profile}" already has a registered client (${existing.clientId}); delete it first (connect-login registration delete --profile ${run.profile}) or use another profile.`,
+      `Profile "${run.profile}" already has a registered client (${existing.clientId}); delete it first (${IDENTITY.cliName} registration delete --profile ${run.profile}) or use another profile.`,
     );
   }
   const details = readDetails(run.details, { purpose: 'dynamic', defaultTechnology }, io);
@@ -125,14 +126,14 @@ export async function registerCommand(run: ParsedCommand, store: TokenStore, io:
   });
   await store.saveRegistration(run.profile, registration);
   if (run.json) io.out(`${JSON.stringify(registeredJson(run.profile, registration))}\n`);
-  else io.out(`${describeRegistration(run.profile, registration)}Sign in with: connect-login login --profile ${run.profile}\n`);
+  else io.out(`${describeRegistration(run.profile, registration)}Sign in with: ${IDENTITY.cliName} login --profile ${run.profile}\n`);
   return EXIT_OK;
 }
 
 export async function registrationCommand(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
   const registration = await store.loadRegistration(run.profile);
   if (!registration) {
-    throw new ConnectError('not_signed_in', `Profile "${run.profile}" has no registered client; register one with connect-login register.`);
+    throw new ConnectError('not_signed_in', `Profile "${run.profile}" has no registered client; register one with ${IDENTITY.cliName} register.`);
   }
   if (run.action === 'delete') {
     await deleteRegistration(registration);

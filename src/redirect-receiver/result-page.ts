@@ -1,6 +1,7 @@
 // The page the browser shows after a loopback redirect: self-contained (no outside resources, no
 // script), so it loads with the network down and leaks nothing through a Referer.
 import type { SignInOutcome } from './receiver.js';
+import { IDENTITY } from '../identity.js';
 
 export const RESULT_PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -26,7 +27,7 @@ const NOT_OURS: SignInOutcome = {
   detail: 'This page is not for the sign-in the app is waiting for (it may be from an older tab). If you are signing in, finish in the newest sign-in tab.',
 };
 
-export function resultPage(given: SignInOutcome, appName = 'CONNECT Desktop'): string {
+export function resultPage(given: SignInOutcome, appName = IDENTITY.productName): string {
   const outcome = !given.ok && given.code === 'state_mismatch' ? NOT_OURS : given;
   const ok = outcome.ok;
   const title = ok ? `${outcome.heading ?? 'Signed in'} - ${appName}` : `Sign-in failed - ${appName}`;

@@ -6,6 +6,7 @@ import { ConnectError } from '../errors.js';
 import { isLoopbackHost } from '../redirect-uri.js';
 import { TECHNOLOGIES, checkRegisteredRedirectUri, defaultRedirectUris, type ApplicationType, type Technology } from '../redirect-defaults.js';
 import { DEFAULT_SCOPE } from '../settings.js';
+import { IDENTITY } from '../identity.js';
 
 /** The details file (`--details FILE.json`) and the app's form. */
 export interface ClientDetails {
@@ -212,7 +213,7 @@ export function validateDetails(input: unknown, options: ValidateOptions): { det
 /** The standard client metadata to register (RFC 7591 §2, OpenID Connect Registration §2). */
 export function clientMetadata(details: ResolvedDetails): Record<string, unknown> {
   const metadata: Record<string, unknown> = {
-    client_name: details.displayName ?? details.product ?? 'CONNECT Desktop',
+    client_name: details.displayName ?? details.product ?? IDENTITY.productName,
     redirect_uris: details.redirectUris,
     application_type: details.applicationType,
     token_endpoint_auth_method: details.clientType === 'public' ? 'none' : 'client_secret_basic',
@@ -257,7 +258,7 @@ export function registrationRequest(details: ResolvedDetails): { markdown: strin
   if (details.backchannelLogoutUri) rows.push(['Back-channel logout URI', details.backchannelLogoutUri]);
   const cell = (v: string) => v.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const markdown = [
-    `# Client registration request: ${details.displayName ?? details.product ?? 'CONNECT Desktop'}`,
+    `# Client registration request: ${details.displayName ?? details.product ?? IDENTITY.productName}`,
     '',
     'Please register this client with the authorization server.',
     '',

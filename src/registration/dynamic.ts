@@ -8,6 +8,7 @@ import { ConnectError, ProviderError, describeProviderError } from '../errors.js
 import { isLoopbackHost } from '../redirect-uri.js';
 import { nowSeconds } from '../session.js';
 import { resolveSettings } from '../settings.js';
+import { IDENTITY } from '../identity.js';
 
 export interface Registration {
   version: 1;
@@ -105,7 +106,7 @@ export async function registerClient(options: RegisterOptions): Promise<Registra
     throw new ConnectError(
       'registration_unsupported',
       `The provider at ${server.issuer} does not offer dynamic registration (its discovery has no registration_endpoint); ` +
-        'send it the registration request instead (connect-login register --request-only).',
+        `send it the registration request instead (${IDENTITY.cliName} register --request-only).`,
     );
   }
   const endpoint = checkUrl('registration endpoint', server.registration_endpoint);

@@ -14,8 +14,10 @@ import { ConnectError } from '../errors.js';
 import { chunkedStore, maxEntryChars } from './chunked.js';
 import type { HelperRequest, HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';
+import { IDENTITY } from '../identity.js';
 
-export const DEFAULT_SERVICE = 'connect-desktop';
+/** The keychain service the tokens are kept under (identity.json). */
+export const DEFAULT_SERVICE = IDENTITY.keychainService;
 /** A call through the helper process (Linux): the Secret Service answers at once or is stuck. */
 export const KEYCHAIN_TIMEOUT_MS = 5000;
 /** A call in this process (macOS, Windows), which may be waiting for the user to answer a prompt. */

@@ -1,5 +1,5 @@
 // The demo and test authorization server: a real oidc-provider instance configured like the
-// provider in shared/reference (endpoint names, redirect-URI defaults, oob result pages).
+// reference provider (its endpoint names, redirect-URI defaults and oob result pages; docs/your-provider.md).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,9 +8,11 @@ import { oobResultPages } from './oob-pages.js';
 import { tokenLogout } from './token-logout.js';
 import { webFingerResponder } from './webfinger.js';
 import { protectedResource } from './resource.js';
+import { IDENTITY } from '../../src/identity.js';
 
-export const PUBLIC_CLIENT_ID = 'com.example.connect-desktop';
-export const CONFIDENTIAL_CLIENT_ID = 'com.example.connect-desktop.confidential';
+/** The demo's public client: its id is the app's scheme (identity.json), the provider's convention for Mac clients. */
+export const PUBLIC_CLIENT_ID = IDENTITY.scheme;
+export const CONFIDENTIAL_CLIENT_ID = `${IDENTITY.scheme}.confidential`;
 
 /** Redirect URIs the demo clients are registered with: every kind the reference documents. */
 export function demoRedirectUris(clientId: string): string[] {

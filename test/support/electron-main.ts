@@ -1,10 +1,11 @@
 // Starts the built main process in a child Node process with the `electron` stand-in (see
 // electron-harness.ts), and gives a test its events and the user's and the OS's actions.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InvokeMethod } from '../../src/app-api.js';
+import { IDENTITY } from '../../src/identity.js';
 import { ROOT } from './cli.js';
 import type { Scenario } from './electron-standin.js';
 
@@ -31,7 +32,9 @@ export interface RunningMain {
 }
 
 export function scenario(overrides: Partial<Scenario> = {}): Scenario {
-  const userData = mkdtempSync(join(tmpdir(), 'connect-userdata-'));
+  const appData = mkdtempSync(join(tmpdir(), 'connect-appdata-'));
+  const userData = join(appData, IDENTITY.folderName);
+  mkdirSync(userData);
   return {
     platform: 'linux',
     packaged: false,
@@ -40,6 +43,7 @@ export function scenario(overrides: Partial<Scenario> = {}): Scenario {
     registry: {},
     openUrlsBeforeReady: [],
     displays: [{ x: 0, y: 0, width: 1280, height: 800 }],
+    appData,
     userData,
     anotherInstance: false,
     osPortFile: join(userData, 'os-port'),

@@ -18,6 +18,7 @@
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Rect {
   x: number;
@@ -40,6 +41,9 @@ export interface Scenario {
   openUrlsBeforeReady: string[];
   /** Work areas of the connected displays, the primary first. */
   displays: Rect[];
+  /** app.getPath('appData'): the folder the app's data folder goes in. */
+  appData: string;
+  /** Where main.ts is expected to keep its data (appData/<identity folderName>), for the tests. */
   userData: string;
   /** Another instance holds the single-instance lock. */
   anotherInstance: boolean;
@@ -101,9 +105,19 @@ class App extends EventEmitter {
   requestSingleInstanceLock(): boolean {
     return !world.scenario.anotherInstance;
   }
+  #paths = new Map<string, string>();
+  name = 'Electron';
   getPath(name: string): string {
+    if (name === 'appData') return world.scenario.appData;
     if (name !== 'userData') throw new Error(`the stand-in has no path "${name}"`);
-    return world.scenario.userData;
+    return this.#paths.get(name) ?? join(world.scenario.appData, 'Electron');
+  }
+  setPath(name: string, path: string): void {
+    if (world.ready && name === 'userData') world.report({ type: 'warning', message: 'userData set after ready' });
+    this.#paths.set(name, path);
+  }
+  setName(name: string): void {
+    this.name = name;
   }
   quit(): void {
     world.report({ type: 'quit' });

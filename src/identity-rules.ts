@@ -1,0 +1,47 @@
+// The rules an identity.json must meet, apart from reading it: src/identity.ts reads the file with
+// them, and `npm run rename` (build/rename.mjs, from the build) checks a new identity with them.
+import type { AppIdentity, DefaultProvider } from './identity.js';
+
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+const APP_ID = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const KINDS = ['loopback', 'custom-scheme', 'oob-auto', 'oob'];
+
+/** Checks an identity file's contents; throws naming the first bad field. */
+export function checkIdentity(value: unknown): AppIdentity {
+  const v = (value ?? {}) as Record<string, unknown>;
+  const text = (key: keyof AppIdentity) => {
+    const field = v[key];
+    if (typeof field !== 'string' || !field.trim()) throw new Error(`identity.json: "${key}" must be a non-empty string`);
+    return field;
+  };
+  const identity: AppIdentity = {
+    productName: text('productName'),
+    appId: text('appId'),
+    scheme: text('scheme'),
+    folderName: text('folderName'),
+    keychainService: text('keychainService'),
+    cliName: text('cliName'),
+    icon: text('icon'),
+    defaultProvider: null,
+  };
+  if (!SCHEME.test(identity.scheme) || ['http', 'https', 'file', 'javascript', 'data', 'about', 'blob'].includes(identity.scheme)) {
+    throw new Error('identity.json: "scheme" must be a lower-case URI scheme of its own (a letter, then letters, digits, "+", "-" or ".")');
+  }
+  if (!APP_ID.test(identity.appId)) throw new Error('identity.json: "appId" must be a reverse-DNS id such as com.example.app');
+  for (const key of ['folderName', 'keychainService', 'cliName'] as const) {
+    if (!FOLDER.test(identity[key])) throw new Error(`identity.json: "${key}" must be a plain name (letters, digits, ".", "_", "-")`);
+  }
+  const provider = v.defaultProvider as Record<string, unknown> | null | undefined;
+  if (provider) {
+    if (typeof provider.issuer !== 'string' || typeof provider.clientId !== 'string') {
+      throw new Error('identity.json: "defaultProvider" needs "issuer" and "clientId"');
+    }
+    if (provider.redirectKind !== undefined && !KINDS.includes(provider.redirectKind as string)) {
+      throw new Error(`identity.json: "defaultProvider.redirectKind" must be one of ${KINDS.join(', ')}`);
+    }
+    identity.defaultProvider = provider as unknown as DefaultProvider;
+  }
+  return identity;
+}
+
