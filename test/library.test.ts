@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { systemBrowser } from '../src/browser/opener.js';
 import { createClient, type ClientEvent } from '../src/client.js';
 import type { ConnectError } from '../src/errors.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
@@ -85,6 +86,28 @@ describe('createClient', () => {
     assert.equal(await client.status(), null);
     const seen = JSON.stringify(events);
     assert.ok(stored && !seen.includes(stored.accessToken) && !seen.includes(stored.refreshToken as string), 'events carry no token');
+  });
+});
+
+describe('createClient for an app of your own', () => {
+  test('appName is on the browser page after the sign-in; the tokens go under keychainService', async () => {
+    const { keychainEntries } = await import('../src/secret-store/keychain.js');
+    const profile = profileFor('own-app');
+    const user = browserUser({ user: 'alice' });
+    const client = createClient({
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+      profile,
+      appName: 'Acme Notes',
+      keychainService: 'acme-notes-tests',
+      browser: systemBrowser({ BROWSER: user.BROWSER }),
+    });
+    assert.equal((await client.signIn()).sub, 'alice');
+    assert.match((await user.report()).text ?? '', /return to Acme Notes\./);
+    const own = await keychainEntries('acme-notes-tests').list();
+    assert.ok(own.some((account) => account.includes(profile)), own.join(', '));
+    assert.equal(await store.load(profile), null, 'nothing under the template\'s own service');
+    await client.signOut();
+    assert.deepEqual((await keychainEntries('acme-notes-tests').list()).filter((a) => a.includes(profile)), []);
   });
 });
 
@@ -175,6 +198,24 @@ describe('examples', () => {
   });
 });
 
+describe('the package a template user installs', () => {
+  test('npm pack ships the built library, its types, identity.json and the guides; no tests, screenshots or source maps', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+    const [pack] = JSON.parse(stdout) as [{ unpackedSize: number; files: { path: string }[] }];
+    const files = pack.files.map((f) => f.path);
+    for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/connect-login.js', 'identity.json', 'README.md', 'docs/library.md', 'docs/make-it-yours.md']) {
+      assert.ok(files.includes(needed), needed);
+    }
+    assert.deepEqual(files.filter((f) => /^(test|src|renderer)\/|^dist\/test\/|\.map$|screenshots|fuzz/.test(f)), []);
+    assert.ok(pack.unpackedSize < 1_000_000, `${pack.unpackedSize} bytes`);
+    // A strict TypeScript consumer needs Node's types for ours.
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    assert.ok(pkg.dependencies['@types/node']);
+  });
+});
+
 describe('guides', () => {
   test('every error code has its cause and fix in docs/troubleshooting.md', () => {
     const errors = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8');
@@ -188,7 +229,7 @@ describe('guides', () => {
 
   test('the README links every guide', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const guide of ['architecture', 'redirect-kinds', 'your-provider', 'platform-notes', 'troubleshooting', 'library']) {
+    for (const guide of ['architecture', 'redirect-kinds', 'your-provider', 'platform-notes', 'troubleshooting', 'library', 'make-it-yours']) {
       assert.match(readme, new RegExp(`\\(docs/${guide}\\.md\\)`), guide);
     }
   });

@@ -2,61 +2,21 @@
 // electronDist, then a look inside app.asar. (The fuses need the real binary: they are checked in the
 // configuration here and flipped by electron-builder on a machine that has Electron.)
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 import { ROOT } from './support/cli.js';
+import { builderConfig as configOf, packageApp } from './support/package-app.js';
 
-const require = createRequire(import.meta.url);
-const out = mkdtempSync(join(tmpdir(), 'connect-package-'));
+const builderConfig = () => configOf(ROOT);
+
 let files: string[] = [];
-
-type BuilderConfig = Record<string, unknown> & {
-  protocols: { name: string; schemes: string[] }[];
-  electronFuses: Record<string, boolean>;
-  win: { target: string[] };
-  mac: Record<string, unknown>;
-  linux: { target: string[] };
-  nsis: { include: string; perMachine: boolean };
-  files: string[];
-};
-
-/** The configuration as electron-builder loads it (a module derived from identity.json). */
-async function builderConfig(): Promise<BuilderConfig> {
-  return ((await import(pathToFileURL(join(ROOT, 'build/electron-builder.config.mjs')).href)) as { default: BuilderConfig }).default;
-}
+let out = '';
 
 before(async () => {
-  const stub = join(out, 'electron-dist');
-  mkdirSync(join(stub, 'resources'), { recursive: true });
-  writeFileSync(join(stub, 'electron'), '#!/bin/sh\necho stub\n');
-  chmodSync(join(stub, 'electron'), 0o755);
-  for (const file of ['LICENSE', 'LICENSES.chromium.html']) writeFileSync(join(stub, file), '');
-  writeFileSync(join(stub, 'version'), '45.4.1');
-  const { build, Platform } = (await import('electron-builder')) as typeof import('electron-builder');
-  // electron-builder logs to stdout, which is the test runner's report here: keep it out.
-  const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  await build({
-    projectDir: ROOT,
-    targets: Platform.LINUX.createTarget('dir'),
-    config: {
-      ...(await builderConfig()),
-      electronDist: stub,
-      electronVersion: '45.4.1',
-      // The stub has no fuse sentinel to flip.
-      electronFuses: null,
-      directories: { output: join(out, 'release'), buildResources: 'build' },
-      npmRebuild: false,
-    },
-  }).finally(() => {
-    process.stdout.write = write;
-  });
-  const asar = require('@electron/asar') as { listPackage: (path: string) => string[] };
-  files = asar.listPackage(join(out, 'release/linux-unpacked/resources/app.asar')).map((f) => f.replace(/\\/g, '/'));
+  const packaged = await packageApp(ROOT);
+  files = packaged.files;
+  out = join(packaged.unpacked, '../..');
 });
 
 describe('packaging', () => {
