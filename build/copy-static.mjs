@@ -1,8 +1,10 @@
 // Copies the renderer's static files next to its compiled script (part of `npm run build`), with the
 // app's name from identity.json put in where index.html says {{productName}} and {{initial}}.
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// The app's own rules (compiled just before this runs): a bad identity.json fails the build, not the app.
+import { checkIdentity } from '../dist/src/identity-rules.js';
 
-const identity = JSON.parse(readFileSync('identity.json', 'utf8'));
+const identity = checkIdentity(JSON.parse(readFileSync('identity.json', 'utf8')));
 const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const values = { productName: escape(identity.productName), initial: escape([...identity.productName.trim()][0] ?? '') };
 

@@ -1,13 +1,15 @@
 // electron-builder configuration (`npm run package`), derived from identity.json: the app's name, id,
 // custom URI scheme and icon are written there once (`npm run rename` rewrites them). Windows and macOS installers; Linux for development.
 import { readFileSync } from 'node:fs';
+// The app's own rules for identity.json (from the build, which `npm run package` runs first).
+import { checkIdentity } from '../dist/src/identity-rules.js';
 
-const identity = JSON.parse(readFileSync(new URL('../identity.json', import.meta.url), 'utf8'));
+const identity = checkIdentity(JSON.parse(readFileSync(new URL('../identity.json', import.meta.url), 'utf8')));
 
 export default {
   appId: identity.appId,
   productName: identity.productName,
-  copyright: 'Copyright © connect-desktop contributors',
+  copyright: `Copyright © ${identity.productName} contributors`,
   directories: { output: 'release', buildResources: 'build' },
   files: [
     'package.json',
@@ -19,6 +21,8 @@ export default {
     '!dist/**/*.d.ts',
     '!dist/**/*.d.cts',
     '!dist/test/**',
+    // Type declarations are for library users (a dependency of the npm package), not for the app.
+    '!**/node_modules/@types/**',
   ],
   // Native modules (the keychain and window-title bindings) cannot load from inside app.asar.
   asarUnpack: ['**/*.node'],

@@ -40,14 +40,24 @@ if (missing.length) {
     fail(`rename needs ${missing.map(([flag]) => `--${flag}`).join(', ')} (not asked for: this is not a terminal)`);
   }
   const ask = createInterface({ input: process.stdin, output: process.stdout });
-  for (const [flag, label, was] of missing) values[flag] = (await ask.question(`${label} [${was}]: `)).trim() || was;
-  ask.close();
+  try {
+    for (const [flag, label, was] of missing) values[flag] = (await ask.question(`${label} [${was}]: `)).trim() || was;
+  } catch {
+    // Ctrl+C or Ctrl+D at a prompt
+    console.error('\nrename cancelled; identity.json was not changed.');
+    process.exit(2);
+  } finally {
+    ask.close();
+  }
 }
 
 const productName = values['product-name'].trim();
 // The data folder and keychain service follow the product name, so two apps made from this template
 // never share a folder or a keychain entry.
-const slug = productName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+const slug = productName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64).replace(/-+$/, '');
+if (!slug && values['folder-name'] === undefined) {
+  fail(`"${productName}" has no letters or digits to name the app's folder after: give one with --folder-name NAME`);
+}
 const folderName = values['folder-name'] ?? slug;
 if (values.icon !== undefined && !existsSync(values.icon)) fail(`the icon "${values.icon}" does not exist`);
 

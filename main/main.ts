@@ -193,7 +193,7 @@ async function start(): Promise<void> {
     // The system browser, only ever for the URLs the core built (never a URL from the renderer):
     // $BROWSER when set (as for the CLI), otherwise the OS's default through shell.openExternal.
     // On Linux through a launch page: xdg-open would put the URL on a command line others can read.
-    browser: process.env.BROWSER ? systemBrowser() : { open: (url) => shell.openExternal(externalUrl(url)) },
+    browser: process.env.BROWSER ? systemBrowser() : { open: async (url) => shell.openExternal(externalUrl(url)) },
     appScheme: IDENTITY.scheme,
     receiveScheme: (scheme) => schemes.receive(scheme),
   });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { ConnectError } from './errors.js';
 import { IDENTITY } from './identity.js';
 
-function ownPrivateFolder(dir: string): boolean {
+/** Makes `dir` (and its parents) if needed; true when it is a real folder of this user's, mode 0700. */
+export function ownPrivateFolder(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const stat = lstatSync(dir);

@@ -180,7 +180,8 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           if (!again) finished = true;
           await candidate.settle({ ok: false, code: err.code, message: err.message });
           if (!again) throw err;
-          emit({ type: 'response-rejected', error: err });
+          // One set aside is nobody's business but CONNECT_DEBUG's (anyone on this machine can send them).
+          if (!notOurs) emit({ type: 'response-rejected', error: err });
         }
       }
     } finally {

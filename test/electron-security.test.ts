@@ -90,7 +90,7 @@ describe('Electron security checklist', () => {
     assert.match(main, /fromOurPage\(event, window\) \? call\(\.\.\.args\) : forbidden/);
     assert.equal((main.match(/ipcMain\.handle\(/g) ?? []).length, 1, 'one place registers every IPC handler, with the check');
     assert.equal((main.match(/shell\.openExternal\(/g) ?? []).length, 1, 'openExternal is only the core\'s browser opener');
-    assert.match(main, /browser: .*\{ open: \(url\) => shell\.openExternal\(externalUrl\(url\)\) \}/);
+    assert.match(main, /browser: .*\{ open: async \(url\) => shell\.openExternal\(externalUrl\(url\)\) \}/);
     const preload = readFileSync(join(ROOT, 'main/preload.cts'), 'utf8');
     assert.match(preload, /contextBridge\.exposeInMainWorld\('connect', api\)/);
     assert.doesNotMatch(preload, /exposeInMainWorld\([^)]*ipcRenderer/, 'ipcRenderer itself is never exposed');

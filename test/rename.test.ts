@@ -109,4 +109,23 @@ describe('npm run rename', () => {
     assert.deepEqual(stale, [], 'no file in app.asar names the old identity');
     assert.equal(JSON.parse(packaged.read('/identity.json')).scheme, NEW.scheme);
   });
+
+  test('at a terminal it asks for what is missing, the current value as the default', async () => {
+    // A terminal of its own (util-linux `script`), typed into line by line as a person would.
+    const { spawn } = await import('node:child_process');
+    const child = spawn('script', ['-qec', 'node build/rename.mjs --scheme com.acme.typed', '/dev/null'], { cwd: copy, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const answer = async (prompt: RegExp, text: string) => {
+      for (let i = 0; i < 100 && !prompt.test(screen); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(screen, prompt);
+      child.stdin.write(`${text}\r`);
+    };
+    const current = JSON.parse(readFileSync(join(copy, 'identity.json'), 'utf8')) as { appId: string };
+    await answer(/Product name \(what users see\) \[[^\]]+\]: /, 'Typed Name');
+    await answer(new RegExp(`App id \\(reverse DNS, e\\.g\\. com\\.example\\.app\\) \\[${current.appId.replace(/\./g, '\\.')}\\]: `), '');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const identity = JSON.parse(readFileSync(join(copy, 'identity.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([identity.productName, identity.appId, identity.scheme], ['Typed Name', current.appId, 'com.acme.typed']);
+  });
 });

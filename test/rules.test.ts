@@ -284,3 +284,44 @@ describe('client secret expiry', () => {
     assert.equal(secretExpiryWarning({ ...publicClient, clientSecretExpiresAt: now - 1 }, undefined, now), null);
   });
 });
+
+describe('identity.json rules (src/identity-rules.ts)', () => {
+  const base = { productName: 'Acme', appId: 'com.acme.app', scheme: 'com.acme.app', folderName: 'acme', keychainService: 'acme', cliName: 'acme-login', icon: 'build/icon.png', defaultProvider: null };
+  const refused = async (change: Record<string, unknown>, field: RegExp) => {
+    const { checkIdentity } = await import('../src/identity-rules.js');
+    assert.throws(() => checkIdentity({ ...base, ...change }), field, JSON.stringify(change));
+  };
+  test('what the installer, the registry and the file system cannot take is refused, naming the field', async () => {
+    const { checkIdentity } = await import('../src/identity-rules.js');
+    assert.equal(checkIdentity(base).productName, 'Acme');
+    assert.equal(checkIdentity({ ...base, productName: 'Ünïcode Näme' }).productName, 'Ünïcode Näme');
+    for (const productName of ['Acme "Pro"', 'A$B', 'a/b', 'tab\there', ' padded', 'x'.repeat(65)]) await refused({ productName }, /"productName"/);
+    for (const folderName of ['con', 'NUL.txt', 'lpt1', 'trailing.', '..', '.hidden', 'a/b', '']) await refused({ folderName }, /"folderName"/);
+    for (const scheme of ['HTTP', 'https', 'file', '1abc', 'a b']) await refused({ scheme }, /"scheme"/);
+    await refused({ appId: 'nodots' }, /"appId"/);
+    await refused({ defaultProvider: { issuer: 'not a url', clientId: 'x' } }, /defaultProvider.issuer/);
+    await refused({ defaultProvider: { issuer: 'https://id.example', clientId: 'other', redirectKind: 'custom-scheme' } }, /"clientId" must be the "scheme"/);
+    assert.ok(checkIdentity({ ...base, defaultProvider: { issuer: 'https://id.example', clientId: 'COM.acme.app', redirectKind: 'custom-scheme' } }));
+  });
+});
+
+describe('the launch page: where the browser can read it', () => {
+  test('a snap or Flatpak browser gets it in its own folder; an ordinary one, the private runtime folder', async () => {
+    const { mkdtempSync, mkdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { sandboxFolderFor, needsLaunchPage } = await import('../src/browser/launch-page.js');
+    const { IDENTITY } = await import('../src/identity.js');
+    const home = mkdtempSync(join(tmpdir(), 'connect-home-'));
+    mkdirSync(join(home, 'snap', 'firefox'), { recursive: true });
+    mkdirSync(join(home, '.var', 'app', 'org.mozilla.firefox'), { recursive: true });
+    assert.equal(sandboxFolderFor('firefox_firefox.desktop', home), join(home, 'snap', 'firefox', 'common', `${IDENTITY.folderName}-launch`));
+    assert.equal(sandboxFolderFor('/snap/bin/firefox', home), join(home, 'snap', 'firefox', 'common', `${IDENTITY.folderName}-launch`));
+    assert.equal(sandboxFolderFor('org.mozilla.firefox.desktop', home), join(home, '.var', 'app', 'org.mozilla.firefox', 'cache', `${IDENTITY.folderName}-launch`));
+    for (const ordinary of ['firefox.desktop', 'chromium.desktop', 'chromium_chromium.desktop', 'org.chromium.Chromium.desktop', undefined]) {
+      assert.equal(sandboxFolderFor(ordinary, home), undefined, String(ordinary));
+    }
+    // Windows: no launch page (other users cannot read a command line there; %TEMP% is not a Unix folder).
+    assert.deepEqual(['linux', 'darwin', 'freebsd', 'win32'].map((p) => needsLaunchPage(p as NodeJS.Platform)), [true, true, true, false]);
+  });
+});

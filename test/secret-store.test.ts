@@ -109,7 +109,8 @@ describe('a keychain waiting for the user (macOS and Windows: calls in this proc
       });
       const result = JSON.parse(stdout) as { outcome: string; seen: [boolean, number][]; ms: number };
       assert.equal(result.outcome, 'stored');
-      assert.ok(result.ms >= 1400, `it did wait (${result.ms} ms)`);
+      // The bus holds answers until 1.5 s after it started, which was before this process started.
+      assert.ok(result.ms >= 900, `it did wait (${result.ms} ms)`);
       assert.deepEqual(result.seen.map(([waiting]) => waiting), [true, false], 'waiting, then not');
       const [[, waitingAt], [, doneAt]] = result.seen as [[boolean, number], [boolean, number]];
       assert.ok(waitingAt >= 450 && waitingAt < 1200, `"waiting" was said while the call waited (${waitingAt} ms), not after it ended (${doneAt} ms)`);

@@ -4,11 +4,15 @@
 // So the browser is started on a launch page instead: a file only this user can read, in the private
 // runtime folder, that sends the browser on to the URL. It is removed once the browser had time to
 // read it, when this process exits, or (after a crash) by the next one.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runtimeDir } from '../runtime-dir.js';
+import { IDENTITY } from '../identity.js';
+import { ownPrivateFolder, runtimeDir } from '../runtime-dir.js';
+import { shellWords } from './shell-words.js';
 
 /** How long the browser has to read the page before it is removed. */
 export const LAUNCH_PAGE_LIFETIME_MS = 120_000;
@@ -55,10 +59,50 @@ function sweep(dir: string): void {
 }
 
 /**
- * Writes a launch page for `url` (mode 0600, in the 0700 runtime folder) and returns its file:// URL,
- * the only thing that goes on a command line.
+ * Linux browsers packaged as a snap or a Flatpak see neither /tmp, /run/user nor hidden folders in
+ * the home folder, only their own: ~/snap/<name>/ and ~/.var/app/<id>/. Given the browser's desktop
+ * file id (`firefox_firefox.desktop`, `org.mozilla.firefox.desktop`) or command, the private folder
+ * inside its own, or undefined for an ordinary browser.
  */
-export function writeLaunchPage(url: string, dir: string = runtimeDir()): string {
+export function sandboxFolderFor(browser: string | undefined, home: string = homedir()): string | undefined {
+  if (!browser) return undefined;
+  const name = `${IDENTITY.folderName}-launch`;
+  const snap = /^([a-z0-9][a-z0-9-]*)_[^/]*\.desktop$/.exec(browser)?.[1] ?? /^\/snap\/bin\/([a-z0-9][a-z0-9-]*)(\.|$)/.exec(browser)?.[1];
+  if (snap && existsSync(join(home, 'snap', snap))) return join(home, 'snap', snap, 'common', name);
+  const flatpak = /^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){2,})\.desktop$/.exec(browser)?.[1];
+  if (flatpak && existsSync(join(home, '.var', 'app', flatpak))) return join(home, '.var', 'app', flatpak, 'cache', name);
+  return undefined;
+}
+
+/** Which browser will open the page on Linux: $BROWSER's command, else the desktop's handler for HTML. */
+function linuxBrowser(env: NodeJS.ProcessEnv): string | undefined {
+  const configured = env.BROWSER?.trim();
+  if (configured) {
+    const [file, ...args] = shellWords(configured);
+    if (file && basename(file) === 'flatpak' && args[0] === 'run' && args[1]) return `${args[1]}.desktop`;
+    return file?.startsWith('/snap/bin/') ? file : undefined;
+  }
+  try {
+    return execFileSync('xdg-mime', ['query', 'default', 'text/html'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the launch page goes: where the browser can read it, and only this user can. */
+function launchFolder(env: NodeJS.ProcessEnv): string {
+  if (process.platform === 'linux') {
+    const sandboxed = sandboxFolderFor(linuxBrowser(env));
+    if (sandboxed && ownPrivateFolder(sandboxed)) return sandboxed;
+  }
+  return runtimeDir(env);
+}
+
+/**
+ * Writes a launch page for `url` (mode 0600, in a private folder the browser can read) and returns
+ * its file:// URL, the only thing that goes on a command line.
+ */
+export function writeLaunchPage(url: string, dir: string = launchFolder(process.env)): string {
   sweep(dir);
   const file = join(dir, `${PREFIX}${randomBytes(12).toString('hex')}.html`);
   writeFileSync(file, launchPageHtml(url), { mode: 0o600, flag: 'wx' });
@@ -78,4 +122,13 @@ export function writeLaunchPage(url: string, dir: string = runtimeDir()): string
  */
 export function externalUrl(url: string, platform: NodeJS.Platform = process.platform): string {
   return platform === 'linux' || platform === 'freebsd' || platform === 'openbsd' ? writeLaunchPage(url) : url;
+}
+
+/**
+ * Whether a command that opens the browser must get a launch page instead of the URL: wherever
+ * another user can read command lines (Linux, the BSDs, macOS: `ps`). Not on Windows, where other
+ * users cannot read a process's command line, and where %TEMP% is not checked like a Unix folder.
+ */
+export function needsLaunchPage(platform: NodeJS.Platform = process.platform): boolean {
+  return platform !== 'win32';
 }

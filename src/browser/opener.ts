@@ -2,7 +2,7 @@
 // webview inside the app, RFC 8252 §8.12). Sign-in does not wait for the browser to exit.
 import { spawn } from 'node:child_process';
 import { ConnectError } from '../errors.js';
-import { writeLaunchPage } from './launch-page.js';
+import { needsLaunchPage, writeLaunchPage } from './launch-page.js';
 import { shellWords } from './shell-words.js';
 
 export interface BrowserOpener {
@@ -42,7 +42,7 @@ export function systemBrowser(env: NodeJS.ProcessEnv = process.env, platform: No
         }
         let page: string;
         try {
-          page = writeLaunchPage(url);
+          page = needsLaunchPage(platform) ? writeLaunchPage(url) : url;
         } catch (error) {
           reject(new ConnectError('browser_open_failed', `Could not write the page that opens the browser (${(error as NodeJS.ErrnoException).code ?? 'error'}). Open the sign-in URL yourself.`));
           return;

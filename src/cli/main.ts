@@ -127,9 +127,9 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
       if (event.type === 'browser-opening') {
         io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
       } else if (event.type === 'browser-failed') {
-        io.err(`warning: ${event.error.message}\n`);
+        io.err(`warning: ${printable(event.error.message)}\n`);
       } else if (event.type === 'response-rejected') {
-        if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${event.error.message} Still waiting...\n`);
+        if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${printable(event.error.message)} Still waiting...\n`);
       } else if (event.type === 'waiting') {
         if (event.kind === 'oob') {
           cleanups.push(readPastedCodes(attempt, io));
@@ -241,7 +241,7 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
   if (result.revoked) lines.push('Its tokens were revoked at the provider.');
   if (result.everywhere === 'confirmed' || result.everywhere === 'token_logout') lines.push('You are signed out at the provider too (single sign-on).');
   io.out(`${lines.join('\n')}\n`);
-  for (const warning of result.warnings) io.err(`warning: ${warning}\n`);
+  for (const warning of result.warnings) io.err(`warning: ${printable(warning)}\n`);
   return EXIT_OK;
 }
 
@@ -279,7 +279,7 @@ function redirectDefaults(run: ParsedCommand, io: Io): number {
 function reportError(error: { code: string; message: string }, json: boolean, io: Io): void {
   if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message })}\n`);
   // The code may be the provider's own (passed through): printable only, as the message already is.
-  else io.err(`error: ${printable(error.code, 100)}: ${error.message}\n`);
+  else io.err(`error: ${printable(error.code, 100)}: ${printable(error.message)}\n`);
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {

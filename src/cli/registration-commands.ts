@@ -21,6 +21,7 @@ import type { TokenStore } from '../token-store.js';
 import type { ParsedCommand } from './args.js';
 import type { Io } from './io.js';
 import { IDENTITY } from '../identity.js';
+import { printable } from '../printable.js';
 
 
 const EXIT_OK = 0;
@@ -59,8 +60,9 @@ export async function discoverCommand(run: ParsedCommand, io: Io): Promise<numbe
   if (run.json) {
     io.out(`${JSON.stringify({ status: 'ok', issuer: server.issuer, webfinger: viaWebFinger, ...endpoints })}\n`);
   } else {
-    const lines = [`issuer: ${server.issuer}${viaWebFinger ? ` (found by WebFinger for ${input})` : ''}`];
-    for (const [key, value] of Object.entries(endpoints)) lines.push(`${key}: ${value ?? '(none)'}`);
+    // The provider's own strings: printable only.
+    const lines = [`issuer: ${printable(server.issuer)}${viaWebFinger ? ` (found by WebFinger for ${printable(input)})` : ''}`];
+    for (const [key, value] of Object.entries(endpoints)) lines.push(`${key}: ${value ? printable(value) : '(none)'}`);
     if (!server.registration_endpoint) lines.push(`This provider registers clients by hand: ${IDENTITY.cliName} register --request-only`);
     io.out(`${lines.join('\n')}\n`);
   }
@@ -81,10 +83,10 @@ function registeredJson(profile: string, r: Registration) {
 function describeRegistration(profile: string, r: Registration): string {
   return [
     `Profile "${profile}" has a registered client.`,
-    `  issuer:        ${r.issuer}`,
-    `  client id:     ${r.clientId}`,
+    `  issuer:        ${printable(r.issuer)}`,
+    `  client id:     ${printable(r.clientId)}`,
     `  client type:   ${r.clientSecret ? 'confidential (secret kept in the keychain)' : 'public'}`,
-    `  redirect URIs: ${((r.metadata.redirect_uris as string[] | undefined) ?? []).join(', ')}`,
+    `  redirect URIs: ${printable(((r.metadata.redirect_uris as string[] | undefined) ?? []).join(', '))}`,
     `  secret expiry: ${r.clientSecretExpiresAt ? new Date(r.clientSecretExpiresAt * 1000).toISOString() : 'never'}`,
     '',
   ].join('\n');

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { abortError } from '../abort.js';
 import { ConnectError } from '../errors.js';
 import type { RedirectKind } from '../redirect-uri.js';
-import type { Candidate, PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
+import { sameString } from '../authorization-response.js';
+import { debug } from '../debug.js';
+import type { AttemptContext, Candidate, PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
 import { RESULT_PAGE_HEADERS, resultPage } from './result-page.js';
 
 type Loopback = Extract<RedirectKind, { kind: 'loopback' }>;
@@ -69,7 +71,7 @@ export class LoopbackReceiver implements RedirectReceiver {
     this.#options = options;
   }
 
-  async listen(signal: AbortSignal): Promise<PendingRedirect> {
+  async listen(signal: AbortSignal, context?: AttemptContext): Promise<PendingRedirect> {
     // The sign-in checks each response's state: one that is not this attempt's (a stale tab, or a
     // request from anyone else on this machine) gets a neutral page and the attempt goes on.
     if (signal.aborted) throw abortError(signal);
@@ -104,6 +106,15 @@ export class LoopbackReceiver implements RedirectReceiver {
         res.end('Not found\n');
         return;
       }
+      const params = new URLSearchParams(q === -1 ? '' : target.slice(q + 1));
+      // Not this attempt's (no state, two, or another): the neutral page at once, never queued, so a
+      // flood of them cannot crowd out the browser's own response.
+      const states = params.getAll('state');
+      if (context && (states.length !== 1 || !sameString(states[0] as string, context.state))) {
+        debug('sign-in: a request without this attempt\'s state was answered and set aside');
+        void answer(res, { ok: false, code: 'state_mismatch', message: 'Not this attempt.' });
+        return;
+      }
       if (queued.length >= MAX_WAITING) {
         res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
         res.end('Busy\n');
@@ -111,7 +122,7 @@ export class LoopbackReceiver implements RedirectReceiver {
       }
       open.add(res);
       const candidate: Candidate = {
-        params: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+        params,
         // The attempt's own response ends it: answered, then the listener closes. One set aside
         // (not this attempt's) gets its neutral page and the listener goes on.
         settle: async (outcome) => {
@@ -132,6 +143,8 @@ export class LoopbackReceiver implements RedirectReceiver {
         // A connection that sends nothing, or half a request, is dropped after 10 s (checked every
         // second), and never keeps the attempt from ending: closing drops every connection.
         const server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 1000, connectionsCheckingInterval: 1000 }, onRequest);
+        // A browser needs a handful; a local flood does not get to use up this process's file handles.
+        server.maxConnections = 64;
         try {
           port = await listenOn(server, address, port);
           servers.push(server);

@@ -2,11 +2,11 @@
 ; test/wine/run.sh and run silently under Wine by installer.test.ts: the scheme registration the real
 ; installer includes, without electron-builder (whose NSIS build needs plugins downloaded from
 ; GitHub, and 32-bit Wine). Defines from the command line: PROJECT_DIR, APP_EXECUTABLE_FILENAME,
-; OUTFILE.
+; PRODUCT_NAME, OUTFILE.
 Unicode true
 Target amd64-unicode
 !include "${PROJECT_DIR}/build/installer.nsh"
-Name "${CONNECT_PRODUCT_NAME}"
+Name "${PRODUCT_NAME}"
 OutFile "${OUTFILE}"
 RequestExecutionLevel user
 InstallDir "$LOCALAPPDATA\Programs\connect-desktop-installer-test"

@@ -49,7 +49,7 @@ trap cleanup EXIT
 x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" test/wine/bcryptprimitives.c
 # The installer's scheme registration (build/installer.nsh) in a minimal installer (installer.test.ts).
 product=$(node -p "require('$ROOT/identity.json').productName")
-makensis -V1 -DPROJECT_DIR="$ROOT" -DAPP_EXECUTABLE_FILENAME="$product.exe" -DOUTFILE="$ROOT/dist/test/wine/protocol-installer.exe" \
+makensis -V1 -DPROJECT_DIR="$ROOT" -DPRODUCT_NAME="$product" -DAPP_EXECUTABLE_FILENAME="$product.exe" -DOUTFILE="$ROOT/dist/test/wine/protocol-installer.exe" \
   test/wine/protocol-installer.nsi
 
 exec 3>"$work/display"
