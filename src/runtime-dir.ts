@@ -6,7 +6,7 @@
 // login manager), the temp folder (per user on macOS and Windows), then ~/.cache/connect-desktop/run.
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { ConnectError } from './errors.js';
 import { IDENTITY } from './identity.js';
 
@@ -32,11 +32,14 @@ export function runtimeDirCandidates(env: NodeJS.ProcessEnv = process.env): stri
   const name = `${IDENTITY.folderName}-${process.getuid?.() ?? userInfo().username}`;
   const unix = process.platform !== 'win32';
   // XDG_RUNTIME_DIR is a Unix convention; on Windows a stray one (MSYS, Cygwin) would be a Unix path.
+  // Only absolute folders: Node's tmpdir() on Windows is "undefined\\temp" (relative to wherever
+  // the process runs) when TEMP, TMP and SystemRoot are all unset, as under Wine from a Unix shell.
   return [
     ...(unix && env.XDG_RUNTIME_DIR ? [join(env.XDG_RUNTIME_DIR, name)] : []),
     join(tmpdir(), name),
     ...(unix ? [join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), IDENTITY.folderName, 'run')] : []),
-  ];
+    ...(!unix ? [join(env.LOCALAPPDATA || homedir(), IDENTITY.folderName, 'run')] : []),
+  ].filter((dir) => isAbsolute(dir));
 }
 
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
