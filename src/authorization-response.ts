@@ -17,6 +17,11 @@ export function sameString(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The CONNECT_DEBUG line for a response set aside as not this attempt's (the n-th of the attempt). */
+export function setAsideLine(n: number): string {
+  return `sign-in: a response without this attempt's state was set aside (${n} so far)`;
+}
+
 /** Returns the parameters when they carry a code for this attempt; throws a typed error otherwise. */
 export function checkAuthorizationResponse(params: URLSearchParams, expected: ResponseExpectations): URLSearchParams {
   // `state_mismatch` means "not this attempt's response": the sign-in sets it aside and goes on.

@@ -3,7 +3,7 @@
 import * as oidc from 'openid-client';
 import { attemptSignal, whenAborted } from './abort.js';
 import { createAuthorizationRequest } from './authorization-request.js';
-import { checkAuthorizationResponse } from './authorization-response.js';
+import { checkAuthorizationResponse, setAsideLine } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
 import { debug } from './debug.js';
 import { discover } from './discovery.js';
@@ -175,7 +175,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           // A response without this attempt's state is not its response: whoever sent it (a stale tab,
           // another program on this machine) cannot end the attempt. Anything else with our state can.
           const notOurs = err.code === 'state_mismatch';
-          if (notOurs) debug(`sign-in: a response without this attempt's state was set aside (${++setAside} so far)`);
+          if (notOurs) debug(setAsideLine(++setAside));
           const again = (notOurs || (pending.retryable && RESPONSE_ERRORS.has(err.code))) && !attempt.signal.aborted;
           if (!again) finished = true;
           await candidate.settle({ ok: false, code: err.code, message: err.message });

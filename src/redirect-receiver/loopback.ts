@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { abortError } from '../abort.js';
 import { ConnectError } from '../errors.js';
 import type { RedirectKind } from '../redirect-uri.js';
-import { sameString } from '../authorization-response.js';
+import { sameString, setAsideLine } from '../authorization-response.js';
 import { debug } from '../debug.js';
 import type { AttemptContext, Candidate, PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
 import { RESULT_PAGE_HEADERS, resultPage } from './result-page.js';
@@ -83,6 +83,7 @@ export class LoopbackReceiver implements RedirectReceiver {
     /** Answers not yet written, so that closing can answer them. */
     const open = new Set<ServerResponse>();
     let closed = false;
+    let setAside = 0;
 
     const answer = (res: ServerResponse, outcome: SignInOutcome) =>
       new Promise<void>((resolve) => {
@@ -111,7 +112,7 @@ export class LoopbackReceiver implements RedirectReceiver {
       // flood of them cannot crowd out the browser's own response.
       const states = params.getAll('state');
       if (context && (states.length !== 1 || !sameString(states[0] as string, context.state))) {
-        debug('sign-in: a request without this attempt\'s state was answered and set aside');
+        debug(setAsideLine(++setAside));
         void answer(res, { ok: false, code: 'state_mismatch', message: 'Not this attempt.' });
         return;
       }
