@@ -9,7 +9,7 @@ import type { BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
 import { IDENTITY } from './identity.js';
-import { desktopDefaultRedirectUri, technologyForPlatform } from './redirect-defaults.js';
+import { customSchemeRedirectUri, desktopDefaultRedirectUri, technologyForPlatform } from './redirect-defaults.js';
 import { classifyRedirectUri } from './redirect-uri.js';
 import { clientMetadata, validateDetails } from './registration/details.js';
 import { registerClient } from './registration/dynamic.js';
@@ -266,7 +266,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         const issuer = await issuerOf(input.issuer);
         // The custom scheme here is the app's own (the one it registers with the OS).
         const redirectUri =
-          input.redirectKind === 'custom-scheme' ? `${appScheme}://connect/oauth2callback` : redirectUriFor(input.redirectKind, 'unused');
+          input.redirectKind === 'custom-scheme' ? customSchemeRedirectUri(appScheme) : redirectUriFor(input.redirectKind, 'unused');
         const { details } = validateDetails(
           { displayName: IDENTITY.productName, technology: technologyForPlatform(platform), redirectUris: [redirectUri], scopes: input.scope.trim().split(/\s+/) },
           { purpose: 'dynamic' },

@@ -1,6 +1,7 @@
 // The rules an identity.json must meet, apart from reading it: src/identity.ts reads the file with
 // them, and `npm run rename` (build/rename.mjs, from the build) checks a new identity with them.
 import type { AppIdentity, DefaultProvider } from './identity.js';
+import { UNUSABLE_SCHEMES } from './redirect-uri.js';
 
 const SCHEME = /^[a-z][a-z0-9+.-]*$/;
 const APP_ID = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
@@ -30,7 +31,7 @@ export function checkIdentity(value: unknown): AppIdentity {
     icon: text('icon'),
     defaultProvider: null,
   };
-  if (!SCHEME.test(identity.scheme) || ['http', 'https', 'file', 'javascript', 'data', 'about', 'blob'].includes(identity.scheme)) {
+  if (!SCHEME.test(identity.scheme) || UNUSABLE_SCHEMES.includes(identity.scheme)) {
     throw new Error('identity.json: "scheme" must be a lower-case URI scheme of its own (a letter, then letters, digits, "+", "-" or ".")');
   }
   if (!APP_ID.test(identity.appId)) throw new Error('identity.json: "appId" must be a reverse-DNS id such as com.example.app');

@@ -1,7 +1,7 @@
-// The provider's redirect-URI defaults and registration rules ("Choosing a redirect URI" in
-// shared/reference), as a pure module used by the app, the CLI and registration.
+// The provider's redirect-URI defaults and registration rules (docs/redirect-kinds.md), as a pure
+// module used by the app, the CLI and registration.
 import { ConnectError } from './errors.js';
-import { DEFAULT_LOOPBACK_REDIRECT_URI, OOB, OOB_AUTO, PROVIDER_DEFAULT_LOCALHOST_URI, isLoopbackHost } from './redirect-uri.js';
+import { DEFAULT_LOOPBACK_REDIRECT_URI, OOB, OOB_AUTO, PROVIDER_DEFAULT_LOCALHOST_URI, UNUSABLE_SCHEMES, isLoopbackHost } from './redirect-uri.js';
 
 export const TECHNOLOGIES = ['windows-desktop', 'mac', 'linux-desktop', 'ios', 'android', 'windows-phone', 'web'] as const;
 export type Technology = (typeof TECHNOLOGIES)[number];
@@ -80,7 +80,7 @@ export function checkRegisteredRedirectUri(uri: string, applicationType: Applica
   }
   if (applicationType === 'web') throw bad('uses a custom scheme, which is for native clients');
   const scheme = url.protocol.slice(0, -1);
-  if (!SCHEME.test(scheme) || ['javascript', 'data', 'file', 'vbscript', 'blob', 'about'].includes(scheme.toLowerCase())) {
+  if (!SCHEME.test(scheme) || UNUSABLE_SCHEMES.includes(scheme.toLowerCase())) {
     throw bad(`uses "${scheme}", which is not usable as a custom scheme`);
   }
 }

@@ -24,6 +24,9 @@ export type RedirectKind =
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+/** Schemes that can never carry a redirect to an app: the web's own, and the browser's internal ones. */
+export const UNUSABLE_SCHEMES: readonly string[] = ['http', 'https', 'javascript', 'data', 'file', 'vbscript', 'blob', 'about', 'urn', 'ws', 'wss', 'ftp'];
+
 /** Classify a redirect URI, or throw `unsupported_redirect_uri` with the rule it breaks. */
 export function classifyRedirectUri(uri: string): RedirectKind {
   if (uri === OOB_AUTO) return { kind: 'oob-auto' };
@@ -53,7 +56,7 @@ export function classifyRedirectUri(uri: string): RedirectKind {
     };
   }
   const scheme = url.protocol.slice(0, -1);
-  if (['javascript', 'data', 'file', 'vbscript', 'blob', 'about', 'urn', 'ws', 'wss', 'ftp'].includes(scheme)) {
+  if (UNUSABLE_SCHEMES.includes(scheme)) {
     throw bad(`uses the "${scheme}" scheme, which cannot carry a redirect to the app`);
   }
   return { kind: 'custom-scheme', scheme, path: `${url.host}${url.pathname}` };

@@ -1,6 +1,6 @@
 // Provider settings: what the app must know about the authorization server and its registration.
 import { ConnectError } from './errors.js';
-import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri, isLoopbackHost, type RedirectKind } from './redirect-uri.js';
+import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri, isHttpsOrLoopback, type RedirectKind } from './redirect-uri.js';
 
 export const DEFAULT_SCOPE = 'openid profile email offline_access';
 
@@ -80,9 +80,8 @@ function checkHttpsOrLoopback(label: string, value: string): URL {
   } catch {
     throw invalid(`The ${label} "${value}" is not a valid URL.`);
   }
-  if (url.protocol === 'https:') return url;
+  if (isHttpsOrLoopback(url)) return url;
   if (url.protocol === 'http:') {
-    if (isLoopbackHost(url.hostname)) return url;
     throw new ConnectError(
       'insecure_issuer',
       `The ${label} "${value}" uses plain http; only https is allowed, except on a loopback address (127.0.0.1, localhost).`,

@@ -1,9 +1,8 @@
-// The registration details the provider's docs ask for (shared/reference 000/001, "Client
-// registration"): a typed model, validation with one message per field, and two outputs: the
+// The registration details the provider's client registration asks for (docs/your-provider.md): a typed model, validation with one message per field, and two outputs: the
 // standard client metadata (RFC 7591 / OpenID Connect Dynamic Client Registration) and a readable
 // request for a provider that registers clients by hand.
 import { ConnectError } from '../errors.js';
-import { isLoopbackHost } from '../redirect-uri.js';
+import { isHttpsOrLoopback } from '../redirect-uri.js';
 import { TECHNOLOGIES, checkRegisteredRedirectUri, defaultRedirectUris, type ApplicationType, type Technology } from '../redirect-defaults.js';
 import { DEFAULT_SCOPE } from '../settings.js';
 import { IDENTITY } from '../identity.js';
@@ -95,7 +94,7 @@ export interface ValidateOptions {
 function isHttpsUrl(value: string, loopbackHttp = false): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' || (loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname));
+    return loopbackHttp ? isHttpsOrLoopback(url) : url.protocol === 'https:';
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
 import { discover } from '../discovery.js';
 import { limitedFetch } from '../limited-fetch.js';
 import { ConnectError, ProviderError, describeProviderError } from '../errors.js';
-import { isLoopbackHost } from '../redirect-uri.js';
+import { isHttpsOrLoopback } from '../redirect-uri.js';
 import { nowSeconds } from '../session.js';
 import { resolveSettings } from '../settings.js';
 import { IDENTITY } from '../identity.js';
@@ -29,7 +29,7 @@ const TIMEOUT_MS = 30_000;
 
 function checkUrl(label: string, value: string): URL {
   const url = new URL(value);
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
+  if (isHttpsOrLoopback(url)) return url;
   throw new ConnectError('insecure_issuer', `The ${label} "${value}" is not https; it will not be sent client metadata or tokens.`);
 }
 

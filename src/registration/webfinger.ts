@@ -3,7 +3,7 @@
 // does not do this, so it is done here, strictly: https only (http on loopback), the JRD content
 // type, an https issuer, and limits on size and time.
 import { ConnectError } from '../errors.js';
-import { isLoopbackHost } from '../redirect-uri.js';
+import { isHttpsOrLoopback, isLoopbackHost } from '../redirect-uri.js';
 
 export const ISSUER_REL = 'http://openid.net/specs/connect/1.0/issuer';
 const MAX_BYTES = 64 * 1024;
@@ -81,7 +81,7 @@ export async function webFingerIssuer(input: string, options: WebFingerOptions =
   } catch {
     throw fail(`the issuer "${String(link.href)}" is not a URL`);
   }
-  if (!(issuer.protocol === 'https:' || (issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)))) {
+  if (!isHttpsOrLoopback(issuer)) {
     throw fail(`the issuer "${link.href}" is not an https URL`);
   }
   if (issuer.search || issuer.hash) throw fail(`the issuer "${link.href}" has a query or fragment`);
