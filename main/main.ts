@@ -22,7 +22,7 @@ import { setDebugSink } from '../src/debug.js';
 import { IDENTITY } from '../src/identity.js';
 import { classifyRedirectUri } from '../src/redirect-uri.js';
 import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
-import { setWindowTitleHost } from '../src/window-titles/source.js';
+import { setWindowTitleHost } from '../src/window-titles/open.js';
 import { PAGE_SCHEME, PAGE_SCHEME_PRIVILEGES, PAGE_URL, pageHandler } from './page-protocol.js';
 import { schemeRegistrar } from './os-scheme.js';
 import { WEB_PREFERENCES, denyPermission, fromOurPage, lockDown } from './security.js';

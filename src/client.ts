@@ -1,5 +1,6 @@
-// The library's one entry point: `createClient(options)` gives an object for one provider and one
-// profile, over the same core the app and the CLI use.
+// The library's entry point for your own code: `createClient(options)` gives an object for one
+// provider and one profile, over the same core steps the app (desktop-client.ts) and the CLI
+// (cli/main.ts) use; they do not go through this object yet.
 import { freshSession } from './access-token.js';
 import { authorizedFetch } from './authorized-fetch.js';
 import type { BrowserOpener } from './browser/opener.js';

@@ -24,7 +24,8 @@ export {
 } from './redirect-defaults.js';
 export { createDesktopClient, type DesktopClient, type DesktopClientOptions } from './desktop-client.js';
 export type { ConnectApi, AppState, Result, ErrorView } from './app-api.js';
-export { openWindowTitleSource, type WindowTitleSource } from './window-titles/source.js';
+export { openWindowTitleSource } from './window-titles/open.js';
+export type { WindowTitleSource } from './window-titles/source.js';
 export { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
 export { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
 export { OobPasteReceiver, parsePastedCode } from './redirect-receiver/oob-paste.js';

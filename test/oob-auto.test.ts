@@ -71,7 +71,7 @@ describe('title parsing', () => {
 
 describe('window-title sources per OS', () => {
   test('a platform whose libraries are missing gives window_titles_unavailable, not a crash', async () => {
-    const { openWindowTitleSource } = await import('../src/window-titles/source.js');
+    const { openWindowTitleSource } = await import('../src/window-titles/open.js');
     for (const platform of ['win32', 'darwin', 'aix'] as const) {
       await assert.rejects(openWindowTitleSource(platform), (e: { code?: string; message?: string }) => {
         assert.equal(e.code, 'window_titles_unavailable', platform);

@@ -4,7 +4,8 @@
 import { ConnectError } from '../errors.js';
 import { OOB_AUTO } from '../redirect-uri.js';
 import { parseResultTitle } from '../window-titles/parse.js';
-import { openWindowTitleSource, type WindowTitleSource } from '../window-titles/source.js';
+import { openWindowTitleSource } from '../window-titles/open.js';
+import type { WindowTitleSource } from '../window-titles/source.js';
 import { CandidateQueue, type AttemptContext, type PendingRedirect, type RedirectReceiver } from './receiver.js';
 
 export class OobAutoReceiver implements RedirectReceiver {

@@ -7,7 +7,8 @@
 // notification for other apps' windows, so this source polls.
 import koffi from 'koffi';
 import { ConnectError } from '../errors.js';
-import { whenChanged, type TitleSourceHost, type TitleWatch, type WindowTitleSource } from './source.js';
+import type { TitleSourceHost } from './open.js';
+import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
 
 const ON_SCREEN_ONLY = 1 << 0;
 const EXCLUDE_DESKTOP_ELEMENTS = 1 << 4;

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { attemptSignal } from '../../src/abort.js';
 import type { ConnectError } from '../../src/errors.js';
 import { OobAutoReceiver } from '../../src/redirect-receiver/oob-auto.js';
-import { openWindowTitleSource } from '../../src/window-titles/source.js';
+import { openWindowTitleSource } from '../../src/window-titles/open.js';
 import { win32TitleSource } from '../../src/window-titles/win32.js';
 import { showWindows } from './support.js';
 
@@ -96,7 +96,7 @@ describe('Win32 window titles (oob:auto)', () => {
     // In Electron, Chromium's message loop on the main thread delivers the win events. node.exe has
     // no loop, so with the app's setting an announced change must NOT arrive by the event path: the
     // source itself never checks the thread (a timer of ours dispatching Electron's messages).
-    const { setWindowTitleHost } = await import('../../src/window-titles/source.js');
+    const { setWindowTitleHost } = await import('../../src/window-titles/open.js');
     const announced = `Success state=${random()}&code=${random()} - Microsoft Edge`;
     const inApp: string[] = [];
     const eventsOnly: string[] = [];
