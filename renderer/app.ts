@@ -297,19 +297,19 @@ async function signOut(button: HTMLButtonElement, everywhere: boolean): Promise<
 $('sign-out').addEventListener('click', (e) => void signOut(e.currentTarget as HTMLButtonElement, false));
 $('sign-out-everywhere').addEventListener('click', (e) => void signOut(e.currentTarget as HTMLButtonElement, true));
 
-// The countdown ticks here; the state (renewed in the background by the app) is read every 10 s.
+// The countdown ticks here; a renewal in the background arrives as a `state` event.
 setInterval(() => {
   if (current?.signedIn && !$('signed-in').hidden) $('expiry').textContent = expiryText(current);
 }, 1000);
-setInterval(() => {
-  if (!$('signed-in').hidden) void reload();
-}, 10_000);
 
 // What the app says unasked: a sign-in response the OS handed over that was refused, and the
 // keychain waiting (for example for the user to answer the system's prompt).
 window.connect.onEvent((event) => {
   if (event.type === 'error') showError(event.error);
-  else $('keychain-waiting').hidden = !event.waiting;
+  else if (event.type === 'keychain') $('keychain-waiting').hidden = !event.waiting;
+  // A renewal (or a sign-out by one) changes what the signed-in screen shows; other screens keep
+  // what the user is doing there.
+  else if (!$('signed-in').hidden) render(event.state);
 });
 
 void reload();

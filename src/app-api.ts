@@ -74,9 +74,11 @@ export type FieldProblems = Partial<Record<keyof SettingsInput, string>>;
  * - `error`: something the OS handed to the app was refused (a sign-in response URL that arrived
  *   when no sign-in was waiting, or did not match it), with advice;
  * - `keychain`: a keychain call is waiting (true), for example for the user to answer macOS's
- *   keychain prompt, or no call is waiting any more (false).
+ *   keychain prompt, or no call is waiting any more (false);
+ * - `state`: the session changed without the window asking (renewed in the background, or signed
+ *   out because the provider refused the renewal).
  */
-export type AppEvent = { type: 'error'; error: ErrorView } | { type: 'keychain'; waiting: boolean };
+export type AppEvent = { type: 'error'; error: ErrorView } | { type: 'keychain'; waiting: boolean } | { type: 'state'; state: AppState };
 
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };

@@ -171,14 +171,21 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     timer.unref();
   };
 
+  /** The window is told the new state (a renewal in the background, or a sign-out by it): it never polls. */
+  const announce = (session: StoredSession | null) => void view(session).then((state) => emit({ type: 'state', state }), () => {});
+
   const renew = async (force: boolean): Promise<StoredSession> => {
     try {
       const session = await freshSession(store, profile, { force });
       remember(session);
+      announce(session);
       return session;
     } catch (error) {
       // Signed out by the renewal (refresh token refused): show it.
-      if (error instanceof ConnectError && ['session_expired', 'id_token_invalid', 'not_signed_in'].includes(error.code)) remember(null);
+      if (error instanceof ConnectError && ['session_expired', 'id_token_invalid', 'not_signed_in'].includes(error.code)) {
+        remember(null);
+        announce(null);
+      }
       throw error;
     }
   };

@@ -336,3 +336,24 @@ describe('what the page does on its timers', () => {
     real.dispose();
   });
 });
+
+describe('the window follows the session without polling', () => {
+  test('the provider refuses a renewal in the background: the signed-in screen turns to signed out by itself', async () => {
+    const api = client();
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#signed-out').waitFor();
+    await page.locator('#sign-in').click();
+    await page.locator('#signed-in').waitFor({ timeout: 30_000 });
+    // The provider forgets the grant (revoked elsewhere, or expired).
+    const stored = await store.load(profiles.at(-1) as string);
+    const revoked = await fetch(`${provider.issuer}/oauth/revoke`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: stored?.refreshToken as string, client_id: provider.publicClientId }),
+    });
+    assert.equal(revoked.status, 200);
+    // What the app's timer does shortly before the token expires; nothing is clicked in the page.
+    assert.equal((await api.refresh()).ok, false);
+    await page.locator('#signed-out:not([hidden])').waitFor({ timeout: 5000 });
+    await page.close();
+  });
+});
