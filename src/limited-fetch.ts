@@ -42,11 +42,9 @@ function networkError(url: string, error: unknown, timeoutSeconds: number): Conn
   return new ConnectError('network_error', `Could not reach the provider at ${where} (${code}).`);
 }
 
-function tooLarge(url: string): ConnectError {
-  return new ConnectError(
-    'invalid_response',
-    `The provider's answer at ${placeOf(url)} is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MB; it was refused.`,
-  );
+function tooLarge(url: string, maxBytes: number): ConnectError {
+  const size = maxBytes % (1024 * 1024) === 0 ? `${maxBytes / 1024 / 1024} MB` : `${maxBytes} bytes`;
+  return new ConnectError('invalid_response', `The provider's answer at ${placeOf(url)} is larger than ${size}; it was refused.`);
 }
 
 /** A Response read whole, that remembers its URL and says which URL gave JSON that does not parse. */
@@ -83,7 +81,7 @@ export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYT
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) {
       await response.body?.cancel().catch(() => {});
-      throw tooLarge(url);
+      throw tooLarge(url, maxBytes);
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
@@ -96,7 +94,7 @@ export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYT
           size += value.byteLength;
           if (size > maxBytes) {
             await reader.cancel().catch(() => {});
-            throw tooLarge(url);
+            throw tooLarge(url, maxBytes);
           }
           chunks.push(value);
         }

@@ -3,6 +3,7 @@
 // does not do this, so it is done here, strictly: https only (http on loopback), the JRD content
 // type, an https issuer, and limits on size and time.
 import { ConnectError } from '../errors.js';
+import { limitedFetch } from '../limited-fetch.js';
 import { isHttpsOrLoopback, isLoopbackHost } from '../redirect-uri.js';
 
 export const ISSUER_REL = 'http://openid.net/specs/connect/1.0/issuer';
@@ -50,23 +51,26 @@ export async function webFingerIssuer(input: string, options: WebFingerOptions =
   const fail = (why: string, cause?: unknown) =>
     new ConnectError('discovery_failed', `WebFinger at ${where} did not name an issuer for ${resource}: ${why}.`, { cause });
 
+  // Through the one fetch every provider request takes (limited-fetch.ts), with WebFinger's own,
+  // smaller limit: an answer over it is refused as it arrives.
+  const limit = options.maxBytes ?? MAX_BYTES;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   let response: Response;
   try {
-    response = await fetch(url, { headers: { Accept: 'application/jrd+json' }, redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
+    response = await limitedFetch(Math.max(1, Math.round(timeoutMs / 1000)), limit)(url.href, {
+      headers: { Accept: 'application/jrd+json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'TimeoutError') throw new ConnectError('network_error', `WebFinger at ${where} did not answer in time.`, { cause: error });
-    const code = ((error as Error).cause as { code?: string } | undefined)?.code;
-    throw new ConnectError('network_error', `Could not reach WebFinger at ${where} (${code ?? (error as Error).message}).`, { cause: error });
+    if (error instanceof ConnectError && error.code === 'invalid_response') throw fail(`its answer is larger than ${limit} bytes`, error);
+    if (error instanceof ConnectError) throw new ConnectError(error.code, `WebFinger at ${where}: ${error.message}`, { cause: error });
+    throw new ConnectError('network_error', `Could not reach WebFinger at ${where}.`, { cause: error });
   }
   if (response.status !== 200) throw fail(`it answered HTTP ${response.status}`);
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/jrd+json') throw fail(`its answer is "${type || 'untyped'}", not application/jrd+json`);
-  const limit = options.maxBytes ?? MAX_BYTES;
-  if (Number(response.headers.get('content-length') ?? 0) > limit) throw fail(`its answer is larger than ${limit} bytes`);
-  const body = await readLimited(response, limit).catch((error: unknown) => {
-    throw fail((error as Error).message, error);
-  });
+  const body = await response.text();
   let jrd: { links?: Array<{ rel?: unknown; href?: unknown }> };
   try {
     jrd = JSON.parse(body) as typeof jrd;
@@ -86,22 +90,4 @@ export async function webFingerIssuer(input: string, options: WebFingerOptions =
   }
   if (issuer.search || issuer.hash) throw fail(`the issuer "${link.href}" has a query or fragment`);
   return link.href;
-}
-
-async function readLimited(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`its answer is larger than ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
