@@ -12,6 +12,7 @@
 // what it registered when it quits.
 import type { App } from 'electron';
 import { ConnectError } from '../src/errors.js';
+import { UNUSABLE_SCHEMES } from '../src/redirect-uri.js';
 
 type ProtocolApp = Pick<App, 'setAsDefaultProtocolClient' | 'removeAsDefaultProtocolClient' | 'isDefaultProtocolClient' | 'getApplicationNameForProtocol'>;
 
@@ -95,7 +96,10 @@ export function schemeRegistrar(options: SchemeRegistrarOptions): SchemeRegistra
       // core then refuses what is not for it, and the window says so, instead of dropping it silently.
       const schemes = [current, declared].filter((s): s is string => !!s);
       const ours = (arg: string) => schemes.some((scheme) => arg.toLowerCase().startsWith(`${scheme}:`));
-      const anyCustom = (arg: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(arg) && !/^(https?|file|ftp|wss?):/i.test(arg);
+      const anyCustom = (arg: string) => {
+        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(arg)?.[1]?.toLowerCase();
+        return !!scheme && !UNUSABLE_SCHEMES.includes(scheme);
+      };
       return argv.find(ours) ?? (current ? undefined : argv.find(anyCustom));
     },
     release() {

@@ -73,6 +73,8 @@ export interface AccessTokenOptions {
   lock?: LockOptions;
   /** Called when the session returned has a new access token (renewed here or by another process). */
   onRenewed?: (session: StoredSession) => void;
+  /** Runs on the stored session before anything is sent (a refresh included); throw to stop there. */
+  check?: (session: StoredSession) => void;
 }
 
 const inFlight = new WeakMap<TokenStore, Map<string, Promise<StoredSession>>>();
@@ -127,6 +129,7 @@ async function refreshUnderLock(
 export async function freshSession(store: TokenStore, profile: string, opts: AccessTokenOptions = {}): Promise<StoredSession> {
   const session = await store.load(profile);
   if (!session) throw notSignedIn(profile);
+  opts.check?.(session);
   if (!opts.force && !needsRefresh(session)) return session;
   let flights = inFlight.get(store);
   if (!flights) inFlight.set(store, (flights = new Map()));

@@ -1,7 +1,7 @@
 // Calling a resource server with the user's access token (RFC 6750 §2.1: in the Authorization
 // header, never in the URL), renewed when near expiry, and once more after the resource server
 // answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` (revoked or expired early).
-import { freshSession, notSignedIn } from './access-token.js';
+import { freshSession } from './access-token.js';
 import type { StoredSession } from './session.js';
 import { ConnectError } from './errors.js';
 import { isHttpsOrLoopback } from './redirect-uri.js';
@@ -37,19 +37,20 @@ export async function authorizedFetch(
   if (init?.body && typeof (init.body as ReadableStream).getReader === 'function') {
     throw new ConnectError('invalid_settings', 'A streamed request body cannot be sent again after a token renewal; pass a string or bytes.');
   }
-  // Only to origins this profile trusts with its token, checked before anything is sent (a refresh included).
-  const stored = await store.load(profile);
-  if (!stored) throw notSignedIn(profile);
-  const allowed = new Set([new URL(stored.issuer).origin, ...(stored.resourceOrigins ?? []), ...checkResourceOrigins(allowOrigins)]);
-  if (!allowed.has(url.origin)) {
+  // Only to origins this profile trusts with its token, checked on the stored session before anything
+  // is sent (a refresh included).
+  const extra = checkResourceOrigins(allowOrigins);
+  const check = (stored: StoredSession) => {
+    const allowed = new Set([new URL(stored.issuer).origin, ...(stored.resourceOrigins ?? []), ...extra]);
+    if (allowed.has(url.origin)) return;
     throw new ConnectError(
       'resource_not_allowed',
       `The access token of profile "${profile}" is sent only to ${[...allowed].join(', ')}; ${url.origin} is not one of them ` +
         '(add it with resourceOrigins in the settings, or --allow-origin). Nothing was sent.',
     );
-  }
+  };
   const renewal = onRenewed ? { onRenewed } : {};
-  const session = await freshSession(store, profile, renewal);
+  const session = await freshSession(store, profile, { ...renewal, check });
   checkIssuedToken(session.tokenType, session.accessToken);
   const first = await fetch(url, withToken(init, session.accessToken));
   if (!invalidToken(first)) return first;

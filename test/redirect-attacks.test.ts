@@ -333,6 +333,14 @@ describe('where fetch sends the access token', () => {
       assert.deepEqual(seen, [], 'the resource server saw nothing');
       const https = await runCli(['fetch', 'https://api.example.com/me', '--profile', profile]);
       assert.match(https.stderr, /^error: resource_not_allowed: /m);
+      // Refused before a renewal too: with the token expired, nothing reaches the provider either.
+      const stored = await store.load(profile);
+      await store.save(profile, { ...(stored as NonNullable<typeof stored>), expiresAt: Math.floor(Date.now() / 1000) - 60 });
+      const tokenRequests = fixture.adversary.count('token');
+      const expired = await runCli(['fetch', `${origin}/me`, '--profile', profile]);
+      assert.match(expired.stderr, /^error: resource_not_allowed: /m);
+      assert.equal(fixture.adversary.count('token'), tokenRequests, 'no refresh for a refused fetch');
+      assert.deepEqual(seen, []);
 
       const allowed = await runCli(['fetch', `${origin}/me`, '--allow-origin', origin, '--profile', profile]);
       assert.equal(allowed.code, 0, allowed.stderr);

@@ -40,13 +40,13 @@ after(async () => {
   await provider.close();
 });
 
-function client(options: { profile?: string; deny?: boolean; noBrowser?: boolean; timeoutMs?: number } = {}) {
+function client(options: { profile?: string; deny?: boolean; noBrowser?: boolean; timeoutMs?: number; store?: TokenStore } = {}) {
   const profile = options.profile ?? testProfile('ui');
   profiles.push(profile);
   return createDesktopClient({
     settings: { issuer: provider.issuer, clientId: provider.publicClientId },
     profile,
-    store,
+    store: options.store ?? store,
     platform: 'linux',
     browser: options.noBrowser ? { open: async () => {} } : user.opener(options.deny ? { action: 'deny' } : {}),
     // Short: a failing test must not leave a sign-in waiting for minutes.
@@ -276,13 +276,7 @@ describe('what the app says unasked', () => {
   test('a keychain call that waits shows the keychain notice until it is done', async () => {
     // Calls in this process, as on macOS and Windows, reported as waiting at once (the real
     // threshold, 2 s, and the wait itself are tested in secret-store.test.ts).
-    const profile = testProfile('keychain-wait');
-    const api = createDesktopClient({
-      settings: { issuer: provider.issuer, clientId: provider.publicClientId },
-      profile,
-      store: new TokenStore(keychainStore(undefined, { isolate: false, waitingAfterMs: 0 })),
-      platform: 'linux',
-    });
+    const api = client({ store: new TokenStore(keychainStore(undefined, { isolate: false, waitingAfterMs: 0 })) });
     const page = await host.open(windows, api, 'light');
     await page.locator('#signed-out').waitFor();
     // Record each change of the notice's visibility (it may show and hide quicker than a poll).

@@ -74,6 +74,9 @@ export function sandboxFolderFor(browser: string | undefined, home: string = hom
   return undefined;
 }
 
+/** The desktop's handler for HTML, asked once per process (xdg-mime runs synchronously). */
+let htmlHandler: { id: string | undefined } | undefined;
+
 /** Which browser will open the page on Linux: $BROWSER's command, else the desktop's handler for HTML. */
 function linuxBrowser(env: NodeJS.ProcessEnv): string | undefined {
   const configured = env.BROWSER?.trim();
@@ -82,11 +85,15 @@ function linuxBrowser(env: NodeJS.ProcessEnv): string | undefined {
     if (file && basename(file) === 'flatpak' && args[0] === 'run' && args[1]) return `${args[1]}.desktop`;
     return file?.startsWith('/snap/bin/') ? file : undefined;
   }
-  try {
-    return execFileSync('xdg-mime', ['query', 'default', 'text/html'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
+  if (!htmlHandler) {
+    try {
+      const id = execFileSync('xdg-mime', ['query', 'default', 'text/html'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      htmlHandler = { id };
+    } catch {
+      htmlHandler = { id: undefined };
+    }
   }
+  return htmlHandler.id;
 }
 
 /** Where the launch page goes: where the browser can read it, and only this user can. */

@@ -88,7 +88,7 @@ function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
     attempt.submitCode(line).then(
       () => (done = true),
       (error: ConnectError) => {
-        io.err(`error: ${printable(error.code, 100)}: ${error.message}\n`);
+        reportError(error, false, io);
         if (error.code !== 'no_pending_attempt') io.err(prompt);
       },
     );

@@ -11,10 +11,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ConnectError } from '../errors.js';
+import { IDENTITY } from '../identity.js';
 import { chunkedStore, maxEntryChars } from './chunked.js';
 import type { HelperRequest, HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';
-import { IDENTITY } from '../identity.js';
 
 /** The keychain service the tokens are kept under (identity.json). */
 export const DEFAULT_SERVICE = IDENTITY.keychainService;
