@@ -146,6 +146,13 @@ export class LoopbackReceiver implements RedirectReceiver {
         const server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 1000, connectionsCheckingInterval: 1000 }, onRequest);
         // A browser needs a handful; a local flood does not get to use up this process's file handles.
         server.maxConnections = 64;
+        // Garbage after a request on the same connection (pipelined) must not cut off the answer that
+        // request is waiting for: Node's default would answer 400 and close the socket at once.
+        server.on('clientError', (_error, socket) => {
+          if ([...open].some((res) => res.socket === socket)) return;
+          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+          else socket.destroy();
+        });
         try {
           port = await listenOn(server, address, port);
           servers.push(server);
