@@ -10,21 +10,54 @@ import { isAbsolute, join } from 'node:path';
 import { ConnectError } from './errors.js';
 import { IDENTITY } from './identity.js';
 
-/** Makes `dir` (and its parents) if needed; true when it is a real folder of this user's, mode 0700. */
-export function ownPrivateFolder(dir: string): boolean {
+/** Why a failed file operation failed, in words (for messages that name the folder before it). */
+export function fileSystemCause(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EROFS':
+      return 'the folder is read-only';
+    case 'ENOSPC':
+      return 'the disk is full';
+    case 'EDQUOT':
+      return "the user's disk quota is used up";
+    case 'EACCES':
+    case 'EPERM':
+      return 'this user is not allowed to write there';
+    case 'ENOENT':
+      return 'the folder does not exist (any more)';
+    default:
+      return code ? `the system refused (${code})` : String((error as Error | undefined)?.message ?? error);
+  }
+}
+
+/** Why `dir` cannot be this user's private folder (made if needed), or null when it is one. */
+function privateFolderProblem(dir: string): string | null {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = lstatSync(dir);
-    if (!stat.isDirectory() || stat.isSymbolicLink()) return false;
-    if (process.getuid && stat.uid !== process.getuid()) return false;
-    if (process.platform !== 'win32') {
-      chmodSync(dir, 0o700);
-      if ((lstatSync(dir).mode & 0o077) !== 0) return false;
-    }
-    return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return `${dir} cannot be made (${fileSystemCause(error)})`;
   }
+  try {
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) return `${dir} is a link or not a folder`;
+    if (process.getuid && stat.uid !== process.getuid()) return `${dir} belongs to another user`;
+    if (process.platform !== 'win32') {
+      try {
+        chmodSync(dir, 0o700);
+      } catch (error) {
+        return `${dir} cannot be made private (${fileSystemCause(error)})`;
+      }
+      if ((lstatSync(dir).mode & 0o077) !== 0) return `${dir} stays open to others`;
+    }
+    return null;
+  } catch (error) {
+    return `${dir} cannot be checked (${fileSystemCause(error)})`;
+  }
+}
+
+/** Makes `dir` (and its parents) if needed; true when it is a real folder of this user's, mode 0700. */
+export function ownPrivateFolder(dir: string): boolean {
+  return privateFolderProblem(dir) === null;
 }
 
 /** The folders tried, in order. */
@@ -42,15 +75,18 @@ export function runtimeDirCandidates(env: NodeJS.ProcessEnv = process.env): stri
   ].filter((dir) => isAbsolute(dir));
 }
 
+/** This user's private folder; throws `runtime_dir_unavailable`, saying why for each candidate, when none can be. */
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   const candidates = runtimeDirCandidates(env);
-  const dir = candidates.find(ownPrivateFolder);
-  if (!dir) {
-    throw new ConnectError(
-      'invalid_settings',
-      `None of the folders ${candidates.join(', ')} can be this user's private folder (each is missing and cannot be made, ` +
-        'belongs to someone else, is a link, or is open to others).',
-    );
+  const problems: string[] = [];
+  for (const dir of candidates) {
+    const problem = privateFolderProblem(dir);
+    if (!problem) return dir;
+    problems.push(problem);
   }
-  return dir;
+  throw new ConnectError(
+    'runtime_dir_unavailable',
+    `None of the folders ${candidates.join(', ')} can be this user's private folder (each is missing and cannot be made, ` +
+      `belongs to someone else, is a link, or is open to others): ${problems.join('; ')}.`,
+  );
 }
