@@ -17,6 +17,7 @@ const CHANNELS: typeof Channels = {
   saveSettings: 'connect:save-settings',
   useDemoProvider: 'connect:use-demo-provider',
   registerApp: 'connect:register-app',
+  startOver: 'connect:start-over',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 };
@@ -33,6 +34,7 @@ const api: ConnectApi = {
   saveSettings: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.saveSettings, input),
   useDemoProvider: () => ipcRenderer.invoke(CHANNELS.useDemoProvider),
   registerApp: (input: SettingsInput) => ipcRenderer.invoke(CHANNELS.registerApp, input),
+  startOver: () => ipcRenderer.invoke(CHANNELS.startOver),
   refresh: () => ipcRenderer.invoke(CHANNELS.refresh),
   signOut: (everywhere: boolean) => ipcRenderer.invoke(CHANNELS.signOut, everywhere === true),
   // The page gets the event itself, never the IPC event object (which would reach ipcRenderer).

@@ -10,7 +10,7 @@ declare global {
 type SignedIn = Extract<AppState, { signedIn: true }>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SCREENS = ['loading', 'setup', 'signed-out', 'waiting', 'signed-in'] as const;
+const SCREENS = ['loading', 'setup', 'damaged', 'signed-out', 'waiting', 'signed-in'] as const;
 let settings: SettingsView | undefined;
 let current: AppState | undefined;
 
@@ -26,6 +26,9 @@ function show(screen: (typeof SCREENS)[number]): void {
 }
 
 function showError(error: ErrorView | null): void {
+  // Damaged settings are a screen of their own: nothing else works until they are repaired or the
+  // user starts over, and the setup screen must not open as if there had been none.
+  if (error?.code === 'settings_damaged') return showDamaged(error);
   $('error').hidden = !error;
   // A redirect this app cannot receive here: oob:auto that cannot read titles (macOS Screen
   // Recording, no X display), or a custom scheme the OS will not hand over. One click to switch.
@@ -41,6 +44,16 @@ function showError(error: ErrorView | null): void {
   $('error-advice').textContent = error?.advice ?? '';
   $('error-advice').hidden = !error?.advice;
   $('error-code').textContent = error?.code ?? '';
+}
+
+function showDamaged(error: ErrorView): void {
+  $('error').hidden = true;
+  showNotice('');
+  $('damaged-message').textContent = error.message;
+  $('damaged-file').textContent = error.file ?? '';
+  $('provider').textContent = 'Settings need attention';
+  show('damaged');
+  $('start-over').focus();
 }
 
 function showNotice(text: string): void {
@@ -111,6 +124,7 @@ function render(state: AppState): void {
 
 async function reload(): Promise<void> {
   const [stateResult, settingsResult] = await Promise.all([window.connect.state(), window.connect.settings()]);
+  if (!settingsResult.ok && settingsResult.error.code === 'settings_damaged') return showDamaged(settingsResult.error);
   if (settingsResult.ok) settings = settingsResult.value;
   if (settingsResult.ok && !settingsResult.value.configured) return openSetup();
   if (stateResult.ok) render(stateResult.value);
@@ -201,6 +215,19 @@ $('register-app').addEventListener('click', (e) =>
   settingsAction(e.currentTarget as HTMLButtonElement, () => window.connect.registerApp(formInput()), 'This app is registered with the provider.'),
 );
 $('cancel-setup').addEventListener('click', () => void reload());
+$('read-again').addEventListener('click', () => void reload());
+$('start-over').addEventListener('click', (e) =>
+  act(e.currentTarget as HTMLButtonElement, async () => {
+    showNotice('');
+    const result = await window.connect.startOver();
+    if (!result.ok) return showError(result.error);
+    const { backup } = result.value;
+    // Repaired meanwhile: nothing was moved, and the settings are there again.
+    if (!backup) return reload().then(() => showNotice('The settings file can be read now: nothing was moved.'));
+    await openSetup();
+    showNotice(`The old settings file was kept as ${backup}.`);
+  }),
+);
 $('change-provider').addEventListener('click', () => void openSetup());
 $('error-action').addEventListener('click', async (e) => {
   const button = e.currentTarget as HTMLButtonElement;

@@ -6,6 +6,8 @@ export interface ErrorView {
   message: string;
   /** What the user can do next. */
   advice?: string;
+  /** The file the error is about (`settings_damaged`, `settings_not_saved`: the app's settings file). */
+  file?: string;
 }
 
 interface ProviderView {
@@ -54,6 +56,13 @@ export interface SettingsView {
   platformDefault: RedirectKindName;
   /** The demo provider's issuer, for "Use the demo provider". */
   demoIssuer: string;
+}
+
+/** After "Start over": where the damaged settings file was kept, and the settings now (not configured, or the app's preset). */
+export interface StartOverView {
+  /** The backup of the damaged file, next to where it was; null when there was nothing damaged to move. */
+  backup: string | null;
+  settings: SettingsView;
 }
 
 /** What the setup screen submits. `issuer` may be an e-mail address (found with WebFinger). */
@@ -105,6 +114,12 @@ export interface ConnectApi {
   useDemoProvider(): Promise<Result<SettingsView>>;
   /** Register this app at the provider (dynamic registration) and use the new client. */
   registerApp(input: SettingsInput): Promise<Result<SettingsView>>;
+  /**
+   * The settings file is damaged (`settings_damaged`) and the user chose to start over: the file is
+   * moved aside to a backup next to it (never deleted), and the setup screen can begin afresh.
+   * Settings that are fine are left alone.
+   */
+  startOver(): Promise<Result<StartOverView>>;
   /** Renews the access token now ("Refresh now"); the app also does it in the background. */
   refresh(): Promise<Result<AppState>>;
   /** Forgets this app's tokens and revokes them; `everywhere` also ends the provider's single sign-on session. */
@@ -132,6 +147,7 @@ export const CHANNELS = {
   saveSettings: 'connect:save-settings',
   useDemoProvider: 'connect:use-demo-provider',
   registerApp: 'connect:register-app',
+  startOver: 'connect:start-over',
   refresh: 'connect:refresh',
   signOut: 'connect:sign-out',
 } as const satisfies Record<InvokeMethod, string>;

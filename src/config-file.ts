@@ -1,5 +1,5 @@
 // The JSON settings file shared by the CLI (--config FILE) and the app (connect.config.json).
-import { readFileSync } from 'node:fs';
+import { BoundedFileError, readBoundedFileSync } from './bounded-file.js';
 import { ConnectError } from './errors.js';
 import type { ProviderEndpoints, ProviderSettings } from './settings.js';
 
@@ -42,12 +42,11 @@ export function readConfigFile(path: string): ConfigFile {
   const bad = (why: string) => new ConnectError('invalid_settings', `The settings file "${path}" ${why}.`);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // A regular file of at most 1 MB, without its byte-order mark: `--config /dev/zero` or a FIFO is refused at once.
+    text = readBoundedFileSync(path);
   } catch (error) {
-    throw bad(`cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw bad(error instanceof BoundedFileError ? error.reason : `cannot be read (${String(error)})`);
   }
-  // Windows editors and PowerShell 5's `Out-File -Encoding utf8` start UTF-8 files with a byte-order mark.
-  if (text.startsWith('\uFEFF')) text = text.slice(1);
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -2,8 +2,12 @@
 // shape), with the real provider, real chromium and the real keychain. The renderer must see claims
 // and expiry, and never a token.
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { adviceFor } from '../src/advice.js';
+import { SettingsFileError, fileSettingsStore } from '../src/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { createDesktopClient } from '../src/desktop-client.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
@@ -179,5 +183,89 @@ describe('what the setup screen recommends on macOS', () => {
     };
     assert.equal(await recommended(IDENTITY.scheme), 'custom-scheme');
     assert.equal(await recommended('another-client'), 'loopback');
+  });
+});
+
+describe('the app\'s settings file (connect.config.json): damaged, or refused by the disk', () => {
+  const damage: Record<string, (path: string) => void> = {
+    'truncated JSON': (path) => writeFileSync(path, '{\n  "issuer": "https://connect.exa'),
+    'invalid JSON': (path) => writeFileSync(path, '{ issuer: "https://connect.example" }'),
+    '10 MB of junk': (path) => writeFileSync(path, Buffer.alloc(10 * 1024 * 1024, 0x7e)),
+    'a folder in its place': (path) => mkdirSync(path),
+  };
+  const bytes = (path: string) => (statSync(path).isDirectory() ? 'folder' : readFileSync(path).toString('base64'));
+
+  for (const [name, make] of Object.entries(damage)) {
+    test(`${name}: settings_damaged in the app state, never replaced by a save; start over keeps a backup, then saving works`, async () => {
+      const path = join(mkdtempSync(join(tmpdir(), 'connect-app-damaged-')), 'connect.config.json');
+      make(path);
+      const before = bytes(path);
+      // A preset provider too (as `npm start` or identity.json give): it must not stand in for the damaged file.
+      const client = createDesktopClient({
+        settingsStore: fileSettingsStore(path),
+        settings: { issuer: provider.issuer, clientId: provider.publicClientId },
+        profile: testProfile('damaged'),
+        store,
+        platform: 'linux',
+        demoIssuer: provider.issuer,
+      });
+      try {
+        for (const result of [await client.state(), await client.settings(), await client.signIn()]) {
+          assert.ok(!result.ok, JSON.stringify(result));
+          assert.equal(result.error.code, 'settings_damaged');
+          assert.equal(result.error.file, path);
+          assert.ok(result.error.message.startsWith(`The settings file "${path}" `), result.error.message);
+        }
+        const input = { issuer: provider.issuer, clientId: provider.publicClientId, redirectKind: 'loopback', scope: 'openid profile' } as const;
+        for (const save of [() => client.saveSettings(input), () => client.useDemoProvider()]) {
+          const refused = await save();
+          assert.ok(!refused.ok && refused.error.code === 'settings_damaged', JSON.stringify(refused));
+          assert.equal(bytes(path), before, 'the damaged file is byte for byte as it was');
+        }
+
+        const over = await client.startOver();
+        assert.ok(over.ok, JSON.stringify(over));
+        const backup = over.value.backup as string;
+        assert.ok(backup.startsWith(`${path}.damaged-`), backup);
+        assert.equal(bytes(backup), before, 'the backup holds the old bytes');
+        assert.equal(existsSync(path), false);
+        assert.equal(over.value.settings.issuer, provider.issuer, 'the preset applies again');
+
+        const saved = await client.saveSettings(input);
+        assert.ok(saved.ok && saved.value.configured, JSON.stringify(saved));
+        assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { issuer: provider.issuer, clientId: provider.publicClientId, scope: 'openid profile', redirectUri: 'http://127.0.0.1/connect/oauth2callback' });
+        const state = await client.state();
+        assert.ok(state.ok && !state.value.signedIn && state.value.clientId === provider.publicClientId);
+        assert.equal(bytes(backup), before, 'and the backup is still there');
+        const again = await client.startOver();
+        assert.ok(again.ok && again.value.backup === null && existsSync(path), 'settings that are fine are never moved aside');
+      } finally {
+        client.dispose();
+      }
+    });
+  }
+
+  test('settings the disk refuses: settings_not_saved with the file, and nothing else changed (no secret kept in the keychain)', async () => {
+    const profile = testProfile('not-saved');
+    const path = '/nowhere/connect.config.json';
+    const refusing = {
+      load: async () => null,
+      save: async () => {
+        throw new SettingsFileError('settings_not_saved', `The settings could not be saved to "${path}": the disk is full.`, path);
+      },
+      startOver: async () => null,
+    };
+    const client = createDesktopClient({ settingsStore: refusing, profile, store, platform: 'linux' });
+    try {
+      const saved = await client.saveSettings({ issuer: provider.issuer, clientId: 'confidential-app', clientSecret: 'not-kept', redirectKind: 'loopback', scope: 'openid' });
+      assert.ok(!saved.ok, JSON.stringify(saved));
+      assert.deepEqual([saved.error.code, saved.error.file], ['settings_not_saved', path]);
+      assert.equal(await store.loadRegistration(profile), null, 'the secret went nowhere');
+      const settings = await client.settings();
+      assert.ok(settings.ok && !settings.value.configured, 'still not configured');
+    } finally {
+      client.dispose();
+      await store.removeRegistration(profile).catch(() => {});
+    }
   });
 });

@@ -94,6 +94,26 @@ describe('the app starts (Electron lifecycle)', () => {
     assert.equal(await main.exited, 1);
   });
 
+  test('a damaged connect.config.json: every call says settings_damaged and where; "Start over" only from the page, keeping a backup', async () => {
+    const world = scenario();
+    const file = join(world.userData, 'connect.config.json');
+    writeFileSync(file, '{"issuer": "https://connect.example", "clientId"');
+    const main = start(world, { CONNECT_DEMO_ISSUER: '' });
+    await shown(main);
+    const state = (await main.invoke('state')) as { ok: boolean; error: { code: string; file: string } };
+    assert.deepEqual([state.ok, state.error.code, state.error.file], [false, 'settings_damaged', file]);
+    // The new channel has the same sender checks as every other.
+    assert.equal(((await main.invoke('startOver', [], 'subframe')) as { error: { code: string } }).error.code, 'forbidden');
+    assert.equal(((await main.invoke('startOver', [], 'other')) as { error: { code: string } }).error.code, 'forbidden');
+    assert.equal(readFileSync(file, 'utf8'), '{"issuer": "https://connect.example", "clientId"');
+    const over = (await main.invoke('startOver')) as { ok: boolean; value: { backup: string; settings: { configured: boolean } } };
+    assert.ok(over.ok && over.value.backup.startsWith(`${file}.damaged-`), JSON.stringify(over));
+    assert.equal(readFileSync(over.value.backup, 'utf8'), '{"issuer": "https://connect.example", "clientId"');
+    assert.equal(existsSync(file), false);
+    main.command({ cmd: 'close' });
+    await main.exited;
+  });
+
   test('window bounds saved on a display that is gone: the window opens on the connected display', async () => {
     const world = scenario({ displays: [{ x: 0, y: 0, width: 1280, height: 800 }] });
     writeFileSync(join(world.userData, 'window.json'), JSON.stringify({ x: 2200, y: 300, width: 900, height: 700 }));

@@ -2,10 +2,12 @@
 // the real core (desktop client), the demo provider, a second chromium as the system browser, and
 // the real keychain. Each screen is saved as a screenshot, light and dark (docs/screenshots).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { fileSettingsStore } from '../src/app-settings.js';
 import { createDesktopClient } from '../src/desktop-client.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
 import { TokenStore } from '../src/token-store.js';
@@ -124,6 +126,43 @@ describe('the setup screen', () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe('a damaged settings file', () => {
+  test('the window says so and where the file is; "Start over" keeps a backup and opens the setup screen', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'connect-ui-damaged-')), 'connect.config.json');
+    const junk = '{\n  "issuer": "https://connect.example",\n  "clientId": "com.exa';
+    writeFileSync(path, junk);
+    const profile = testProfile('damaged');
+    profiles.push(profile);
+    const api = createDesktopClient({ settingsStore: fileSettingsStore(path), profile, store, platform: 'linux', demoIssuer: provider.issuer, browser: user.opener(), timeoutMs: 30_000 });
+    const page = await host.open(windows, api, 'light');
+    await page.locator('#damaged').waitFor();
+    assert.equal(await visible(page, 'setup'), false, 'not the setup screen, as if there had been no settings');
+    assert.equal(await visible(page, 'signed-out'), false);
+    assert.match(await page.locator('#damaged-message').innerText(), /is not valid JSON \(it may have been cut short/);
+    assert.equal(await page.locator('#damaged-file').innerText(), path);
+    assert.equal(await page.evaluate('document.activeElement.id'), 'start-over');
+    // "Try again" reads the file again: still damaged, still this screen, the file untouched.
+    await page.locator('#read-again').click();
+    await page.locator('#damaged').waitFor();
+    assert.equal(readFileSync(path, 'utf8'), junk);
+
+    await page.locator('#start-over').click();
+    await page.locator('#setup').waitFor();
+    const notice = await page.locator('#notice').innerText();
+    const backup = /^The old settings file was kept as (.+)\.$/.exec(notice)?.[1];
+    assert.ok(backup && backup.startsWith(`${path}.damaged-`), notice);
+    assert.equal(readFileSync(backup, 'utf8'), junk, 'the backup holds what was there');
+    assert.equal(await page.locator('#issuer').inputValue(), '', 'a fresh setup screen');
+    assert.equal(await page.locator('#provider').innerText(), 'Not set up yet');
+
+    await page.locator('#use-demo').click();
+    await page.locator('#signed-out').waitFor();
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).issuer, provider.issuer, 'saving works again');
+    assert.ok(existsSync(backup));
+    await page.close();
   });
 });
 

@@ -1,7 +1,8 @@
 // connect-login discover, register and registration: from an e-mail address or an issuer to a
 // registered client in a profile. Secrets (client secret, registration access token) are never printed.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BoundedFileError, readBoundedFileSync } from '../bounded-file.js';
 import { discover } from '../discovery.js';
 import { ConnectError } from '../errors.js';
 import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri } from '../redirect-uri.js';
@@ -28,17 +29,19 @@ const EXIT_OK = 0;
 
 function readDetails(file: string | undefined, options: ValidateOptions, io: Io) {
   // Without a file, the CLI registers itself: a native public client on loopback, its own default.
-  const input = file ? parseDetailsJson(readText(file), file) : { displayName: IDENTITY.productName, redirectUris: [DEFAULT_LOOPBACK_REDIRECT_URI] };
+  const input = file ? parseDetailsJson(readText(file, 'details file'), file) : { displayName: IDENTITY.productName, redirectUris: [DEFAULT_LOOPBACK_REDIRECT_URI] };
   const { details, warnings } = validateDetails(input, options);
   for (const warning of warnings) io.err(`warning: ${warning}\n`);
   return details;
 }
 
-function readText(file: string): string {
+/** A file the user named: a regular file of at most 1 MB (not /dev/zero, not a FIFO), read with that limit. */
+function readText(file: string, what: 'details file' | 'software statement file'): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readBoundedFileSync(file);
   } catch (error) {
-    throw new ConnectError('invalid_settings', `Cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+    // invalid_settings, as for any file the CLI cannot read: a usage mistake (exit 2).
+    throw new ConnectError('invalid_settings', `The ${what} "${file}" ${error instanceof BoundedFileError ? error.reason : `cannot be read (${String(error)})`}.`);
   }
 }
 
@@ -119,7 +122,7 @@ export async function registerCommand(run: ParsedCommand, store: TokenStore, io:
     initialAccessToken = env[run.initialAccessTokenEnv];
     if (!initialAccessToken) throw new ConnectError('invalid_settings', `--initial-access-token-env names ${run.initialAccessTokenEnv}, but that environment variable is empty or not set.`);
   }
-  const softwareStatement = run.softwareStatement ? readText(run.softwareStatement).trim() : undefined;
+  const softwareStatement = run.softwareStatement ? readText(run.softwareStatement, 'software statement file').trim() : undefined;
   const registration = await registerClient({
     issuer: run.issuer as string,
     metadata: clientMetadata(details),
