@@ -9,11 +9,12 @@
 //   single-instance lock, and the handlers for URLs the OS hands over (`open-url` may come before
 //   `ready` on macOS; Windows and Linux put the URL in argv, of the first or a second instance).
 import { app, BrowserWindow, dialog, ipcMain, protocol, screen, session, shell, utilityProcess } from 'electron';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, EVENT_CHANNEL, type ConnectApi, type InvokeMethod, type SettingsInput } from '../src/app-api.js';
 import { fileSettingsStore, memorySettingsStore, redirectUriFor } from '../src/app-settings.js';
+import { readBoundedFileSync } from '../src/bounded-file.js';
 import { externalUrl } from '../src/browser/launch-page.js';
 import { systemBrowser } from '../src/browser/opener.js';
 import { readConfigFile, settingsFromConfig } from '../src/config-file.js';
@@ -76,9 +77,10 @@ const boundsFile = () => join(app.getPath('userData'), 'window.json');
 function windowBounds() {
   let text: string | undefined;
   try {
-    text = readFileSync(boundsFile(), 'utf8');
+    // A regular file of at most 64 KB: a FIFO or a device in its place must not hang or fill the app.
+    text = readBoundedFileSync(boundsFile(), 64 * 1024);
   } catch {
-    text = undefined; // first run
+    text = undefined; // first run, or nothing usable: the default place
   }
   const primary = screen.getPrimaryDisplay();
   const others = screen.getAllDisplays().filter((d) => d.id !== primary.id);
@@ -226,6 +228,8 @@ async function start(): Promise<void> {
   handle('saveSettings', (value) => withSettings(value, (input) => api.saveSettings(input)));
   handle('useDemoProvider', () => api.useDemoProvider());
   handle('registerApp', (value) => withSettings(value, (input) => api.registerApp(input)));
+  // No arguments: the core decides what to move (only a damaged settings file) and where.
+  handle('startOver', () => api.startOver());
   handle('reloadUserInfo', () => api.reloadUserInfo());
   handle('refresh', () => api.refresh());
   handle('signOut', (everywhere) => api.signOut(everywhere === true));

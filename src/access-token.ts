@@ -1,14 +1,11 @@
 // A valid access token for a profile: the stored one while it is fresh, otherwise a refreshed one.
 // Refreshing happens once however many callers ask at the same time (in this process: one shared
 // promise; across processes: the profile lock, and a re-read of the stored tokens once it is held).
-import * as oidc from 'openid-client';
-import { discover } from './discovery.js';
 import { ConnectError, ProviderError } from './errors.js';
-import { fromOpenIdClient } from './openid-errors.js';
 import { acquireProfileLock, type LockOptions } from './profile-lock.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
-import { checkIssuedToken } from './token-exchange.js';
+import { renew } from './refresh.js';
 import type { TokenStore } from './token-store.js';
 import { IDENTITY } from './identity.js';
 
@@ -28,45 +25,6 @@ export function refreshDueAt(session: Pick<StoredSession, 'expiresAt' | 'obtaine
   return session.expiresAt === null ? null : session.expiresAt - refreshMargin(session);
 }
 
-/** Redeem the refresh token; the new tokens must be about the same user, from the same issuer, for this client. */
-export async function redeemRefreshToken(session: StoredSession): Promise<StoredSession> {
-  const config = await discover(resolveSettings(settingsOf(session)));
-  let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
-  try {
-    tokens = await oidc.refreshTokenGrant(config, session.refreshToken as string);
-  } catch (error) {
-    throw fromOpenIdClient(error, 'token', config.serverMetadata().token_endpoint);
-  }
-  checkIssuedToken(tokens.token_type, tokens.access_token);
-  const claims = tokens.claims();
-  if (claims) {
-    const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (claims.iss !== session.issuer || claims.sub !== session.sub || !audience.includes(session.clientId)) {
-      throw new ConnectError(
-        'id_token_invalid',
-        'The renewed ID token is about another user, issuer or client than the one signed in; it was refused.',
-      );
-    }
-  }
-  const obtainedAt = nowSeconds();
-  const expiresIn = tokens.expiresIn();
-  const refreshed: StoredSession = {
-    ...session,
-    accessToken: tokens.access_token,
-    tokenType: tokens.token_type,
-    scope: tokens.scope ?? session.scope,
-    expiresAt: typeof expiresIn === 'number' ? obtainedAt + expiresIn : null,
-    obtainedAt,
-  };
-  // Rotation: a new refresh token replaces the old one; without one, the old one stays valid.
-  if (tokens.refresh_token) refreshed.refreshToken = tokens.refresh_token;
-  if (tokens.id_token) {
-    refreshed.idToken = tokens.id_token;
-    refreshed.claims = { ...session.claims, ...claims };
-  }
-  return refreshed;
-}
-
 export interface AccessTokenOptions {
   /** Renew even if the stored token is still fresh ("Refresh now"). */
   force?: boolean;
@@ -83,6 +41,12 @@ export function notSignedIn(profile: string): ConnectError {
   return new ConnectError('not_signed_in', `Profile "${profile}" is not signed in; run ${IDENTITY.cliName} login first.`);
 }
 
+/** How long a renewal may hold the profile lock: discovery, token and keys requests, and the keychain. */
+function holdMsFor(session: StoredSession): number {
+  const timeout = session.requestTimeoutSeconds ?? resolveSettings(settingsOf(session)).requestTimeoutSeconds;
+  return (3 * timeout + 30) * 1000;
+}
+
 async function refreshUnderLock(
   store: TokenStore,
   profile: string,
@@ -90,19 +54,22 @@ async function refreshUnderLock(
   force: boolean,
   lock: LockOptions | undefined,
 ): Promise<StoredSession> {
-  const release = await acquireProfileLock(profile, lock);
+  const held = await acquireProfileLock(profile, { holdMs: holdMsFor(seen), ...lock });
   try {
     // Another process may have renewed (and rotated) the tokens while this one waited for the lock.
     const current = await store.load(profile);
     if (!current) throw notSignedIn(profile);
+    // A renewal stored but not checked yet (a crash, or keys that were out of reach): finish it.
+    if (current.pendingRefresh) return await renew(store, profile, current, { holding: held });
     const renewedMeanwhile = current.accessToken !== seen.accessToken;
     if (renewedMeanwhile || (!force && !needsRefresh(current))) return current;
     if (!current.refreshToken) {
       throw new ConnectError('token_expired', `The access token of profile "${profile}" has expired and there is no refresh token; sign in again.`);
     }
-    let refreshed: StoredSession;
+    // The refresh token is about to be spent: the keychain must be able to take its successor.
+    await store.probe(profile);
     try {
-      refreshed = await redeemRefreshToken(current);
+      return await renew(store, profile, current, { holding: held });
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'invalid_grant') {
         await store.remove(profile);
@@ -112,17 +79,10 @@ async function refreshUnderLock(
           { cause: error },
         );
       }
-      if (error instanceof ConnectError && error.code === 'id_token_invalid') {
-        await store.remove(profile);
-        throw new ConnectError('id_token_invalid', `${error.message} Profile "${profile}" was signed out for safety; please sign in again.`);
-      }
       throw error;
     }
-    // The new token set is stored before anything else; the old refresh token is spent already.
-    await store.save(profile, refreshed);
-    return refreshed;
   } finally {
-    await release();
+    await held.release();
   }
 }
 /** The profile's session with a fresh access token (renewing it if needed). */
@@ -130,7 +90,7 @@ export async function freshSession(store: TokenStore, profile: string, opts: Acc
   const session = await store.load(profile);
   if (!session) throw notSignedIn(profile);
   opts.check?.(session);
-  if (!opts.force && !needsRefresh(session)) return session;
+  if (!opts.force && !needsRefresh(session) && !session.pendingRefresh) return session;
   let flights = inFlight.get(store);
   if (!flights) inFlight.set(store, (flights = new Map()));
   let flight = flights.get(profile);

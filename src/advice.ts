@@ -23,6 +23,9 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   unsupported_redirect_uri: 'Choose a redirect URI this app can receive in the provider settings.',
   insecure_issuer: 'Use an https issuer URL.',
   invalid_settings: 'Correct the provider settings.',
+  runtime_dir_unavailable: 'Free some space, or make the folder the message names writable, then try again.',
+  settings_damaged: 'Repair the file and choose Try again, or choose Start over: the old file is kept as a backup.',
+  settings_not_saved: 'Free some space, or make the folder writable, then save again. The settings you had are unchanged.',
 };
 
 export function adviceFor(code: string): string | undefined {

@@ -4,7 +4,16 @@
 import { freshSession, refreshDueAt } from './access-token.js';
 import { adviceFor } from './advice.js';
 import type { AppEvent, AppState, ConnectApi, ErrorView, RedirectKindName, Result, SettingsView } from './app-api.js';
-import { checkSettingsInput, memorySettingsStore, problemsError, redirectKindOf, redirectUriFor, type SettingsStore, type StoredAppSettings } from './app-settings.js';
+import {
+  SettingsFileError,
+  checkSettingsInput,
+  memorySettingsStore,
+  problemsError,
+  redirectKindOf,
+  redirectUriFor,
+  type SettingsStore,
+  type StoredAppSettings,
+} from './app-settings.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
 import { ConnectError } from './errors.js';
@@ -20,6 +29,7 @@ import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from './setting
 import { noPendingAttempt, startSignIn, type SignInAttempt } from './sign-in.js';
 import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
+import { onRefreshNotice } from './refresh.js';
 import { reloadUserInfo } from './userinfo.js';
 
 export const DEMO_ISSUER = 'http://127.0.0.1:9090';
@@ -67,7 +77,9 @@ export interface DesktopClient extends ConnectApi {
 function errorView(error: unknown): ErrorView {
   if (!(error instanceof ConnectError)) return { code: 'internal_error', message: 'An unexpected error occurred.' };
   const advice = adviceFor(error.code);
-  return { code: error.code, message: error.message, ...(advice ? { advice } : {}) };
+  // The settings file's place, for the window to say where it is (a damaged one is kept there).
+  const file = error instanceof SettingsFileError ? error.file : undefined;
+  return { code: error.code, message: error.message, ...(advice ? { advice } : {}), ...(file ? { file } : {}) };
 }
 
 async function attempt<T>(work: () => Promise<T>): Promise<Result<T>> {
@@ -90,6 +102,8 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     for (const listener of listeners) listener(event);
   };
   const stopKeychainEvents = onKeychainWaiting((waiting) => emit({ type: 'keychain', waiting }));
+  // A renewal whose tokens the keychain has not taken yet: the window says it waits for the keychain.
+  const stopRefreshNotices = onRefreshNotice(({ waiting }) => emit({ type: 'keychain', waiting }));
   /** A custom-scheme redirect must be one the OS will hand to this app. */
   const checkScheme = async (redirectUri: string | undefined) => {
     const kind = redirectUri ? classifyRedirectUri(redirectUri) : undefined;
@@ -109,6 +123,9 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
 
   const settingsNow = async (): Promise<{ settings: StoredAppSettings; configured: boolean }> => {
     if (!loaded) {
+      // A damaged settings file throws settings_damaged here, for every call that needs settings,
+      // until the user repairs it or starts over: never the preset or the setup screen in its place,
+      // whose first save would replace what the user had.
       const saved = await settingsStore.load();
       if (saved) loaded = { settings: withDefaults(saved), configured: true };
       else if (options.settings) {
@@ -222,6 +239,10 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
     await checkScheme(next.redirectUri);
     const previous = (await settingsNow()).settings;
+    // The file first: when it is damaged (settings_damaged) or the disk refuses it
+    // (settings_not_saved), nothing else has changed yet: no sign-out, no keychain change.
+    await settingsStore.save(next);
+    loaded = { settings: withDefaults(next), configured: true };
     const session = await store.load(profile).catch(() => null);
     if (session && (session.issuer !== next.issuer || session.clientId !== next.clientId)) {
       await signOut({ profile, store }).catch(() => store.remove(profile));
@@ -233,8 +254,6 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       const registration = await store.loadRegistration(profile).catch(() => null);
       if (registration && (secret === null || registration.clientId !== next.clientId)) await store.removeRegistration(profile);
     }
-    await settingsStore.save(next);
-    loaded = { settings: withDefaults(next), configured: true };
     cached = undefined;
     return settingsView();
   };
@@ -267,6 +286,14 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
           throw new ConnectError('network_error', `The demo provider is not running at ${demoIssuer} (start it with: npm run provider).`, { cause: error });
         });
         return apply({ issuer: demoIssuer, clientId: DEMO_CLIENT_ID, scope: DEFAULT_SCOPE, redirectUri: desktopDefaultRedirectUri(platform, DEMO_CLIENT_ID) }, null);
+      }),
+    startOver: () =>
+      attempt(async () => {
+        if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
+        const backup = await settingsStore.startOver();
+        loaded = undefined;
+        cached = undefined;
+        return { backup, settings: await settingsView() };
       }),
     registerApp: (input) =>
       attempt(async () => {
@@ -345,6 +372,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     dispose: () => {
       clearTimeout(timer);
       stopKeychainEvents();
+      stopRefreshNotices();
     },
   };
 }

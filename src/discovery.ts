@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import { ConnectError } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
+import { clockSkewFor } from './provider-clock.js';
 import { isHttpsOrLoopback } from './redirect-uri.js';
 import type { ResolvedSettings } from './settings.js';
 
@@ -60,12 +61,33 @@ function hardening(settings: ResolvedSettings): Array<(config: oidc.Configuratio
   return steps;
 }
 
+export interface DiscoverOptions {
+  /**
+   * How far token times may be off, in seconds (default 30). Checking a renewed ID token that was
+   * received a while ago (after a crash) allows for the time since it arrived.
+   */
+  clockToleranceSeconds?: number;
+}
+
 /** A configured openid-client for these settings. Throws `discovery_failed` or `network_error`. */
-export async function discover(settings: ResolvedSettings): Promise<oidc.Configuration> {
+export async function discover(settings: ResolvedSettings, options: DiscoverOptions = {}): Promise<oidc.Configuration> {
   // Each request to the provider waits at most this long (the settings' requestTimeoutSeconds).
   const timeout = settings.requestTimeoutSeconds;
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret) metadata.client_secret = settings.clientSecret;
+  if (options.clockToleranceSeconds !== undefined) metadata[oidc.clockTolerance] = options.clockToleranceSeconds;
+  // The provider's clock as far as it is known (provider-clock.ts); openid-client reads the metadata
+  // when it builds the configuration, after the discovery document (and its Date header) arrived.
+  const skew = () => {
+    const seconds = clockSkewFor(settings.issuer);
+    if (seconds) metadata[oidc.clockSkew] = seconds;
+  };
+  const fetch = limitedFetch(timeout);
+  const learningFetch = async (url: string, init: RequestInit) => {
+    const response = await fetch(url, init);
+    skew();
+    return response;
+  };
 
   if (settings.endpoints) {
     const e = settings.endpoints;
@@ -79,9 +101,10 @@ export async function discover(settings: ResolvedSettings): Promise<oidc.Configu
       ...(e.endSession ? { end_session_endpoint: e.endSession } : {}),
       code_challenge_methods_supported: ['S256'],
     };
+    skew();
     const config = new oidc.Configuration(server, settings.clientId, metadata, clientAuth(settings));
     config.timeout = timeout;
-    config[oidc.customFetch] = limitedFetch(timeout) as oidc.CustomFetch;
+    config[oidc.customFetch] = fetch as oidc.CustomFetch;
     for (const step of hardening(settings)) step(config);
     return checkEndpoints(config);
   }
@@ -91,10 +114,11 @@ export async function discover(settings: ResolvedSettings): Promise<oidc.Configu
     config = await oidc.discovery(new URL(settings.issuer), settings.clientId, metadata, clientAuth(settings), {
       execute: hardening(settings),
       timeout,
-      [oidc.customFetch]: limitedFetch(timeout) as oidc.CustomFetch,
+      [oidc.customFetch]: learningFetch as oidc.CustomFetch,
     });
   } catch (error) {
     throw fromOpenIdClient(error, 'discovery', settings.issuer);
   }
+  config[oidc.customFetch] = fetch as oidc.CustomFetch;
   return checkEndpoints(config);
 }

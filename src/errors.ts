@@ -17,6 +17,9 @@ import { printable } from './printable.js';
  *   `unsupported_token_type` (not a Bearer token), `resource_not_allowed` (fetch to an origin the
  *   profile does not allow);
  * - the keychain: `keychain_unavailable` (no plaintext fallback), `stored_session_invalid`;
+ * - this machine: `runtime_dir_unavailable` (the private folder for locks and hand-offs cannot be
+ *   made or written: read-only, full, not this user's), `settings_damaged` (the app's
+ *   settings file cannot be understood; it is kept as it is), `settings_not_saved` (writing it failed);
  * - registration: `registration_unsupported`, `already_registered`.
  */
 export type ClientErrorCode =
@@ -50,7 +53,10 @@ export type ClientErrorCode =
   | 'insecure_endpoint'
   | 'invalid_client_details'
   | 'registration_unsupported'
-  | 'already_registered';
+  | 'already_registered'
+  | 'runtime_dir_unavailable'
+  | 'settings_damaged'
+  | 'settings_not_saved';
 
 /**
  * A client code, or an authorization server's OAuth error code passed through as it came

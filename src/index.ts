@@ -5,6 +5,8 @@ export { authorizedFetch } from './authorized-fetch.js';
 export { reloadUserInfo } from './userinfo.js';
 export { adviceFor } from './advice.js';
 export { setDebugSink } from './debug.js';
+export { onRefreshNotice, type RefreshNotice } from './refresh.js';
+export { onKeychainWaiting } from './secret-store/keychain.js';
 export {
   signIn,
   startSignIn,

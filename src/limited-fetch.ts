@@ -5,6 +5,7 @@
 // answer that is not JSON.
 import { debug } from './debug.js';
 import { ConnectError } from './errors.js';
+import { noteProviderDate } from './provider-clock.js';
 
 /** Discovery, JWKS, token and userinfo answers are a few kilobytes; this leaves ample room. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -78,6 +79,7 @@ export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYT
       debug(`http: ${method} ${placeOf(url)} failed: ${named?.message ?? 'aborted'}`);
       throw named ?? error;
     }
+    noteProviderDate(url, response.headers.get('date'), started, Date.now());
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) {
       await response.body?.cancel().catch(() => {});

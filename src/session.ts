@@ -30,6 +30,12 @@ export interface StoredSession {
   resourceOrigins?: string[];
   /** Seconds since the epoch. */
   obtainedAt: number;
+  /**
+   * A renewal whose answer is stored but not yet checked (write-ahead, refresh.ts): the tokens
+   * above are already the renewed ones, and nothing hands them out until its ID token has passed
+   * the checks. Holds the provider's whole token answer, to check it again after a crash.
+   */
+  pendingRefresh?: { answer: Record<string, unknown>; receivedAt: number };
 }
 
 /** The provider settings a stored session was signed in with (for refresh, revoke and logout). */

@@ -14,7 +14,7 @@ import { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
 import { OobPasteReceiver } from './redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from './redirect-receiver/receiver.js';
 import type { RedirectKind } from './redirect-uri.js';
-import { displayName, summarize, type SessionSummary } from './session.js';
+import { displayName, summarize, type SessionSummary, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderSettings, type ResolvedSettings } from './settings.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
@@ -92,6 +92,37 @@ export function noPendingAttempt(what: string): ConnectError {
   return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
 }
 
+/**
+ * Store the new session. If the keychain fails now (it was checked before the browser opened, so it
+ * broke meanwhile), the tokens just issued would be left valid at the provider and known to nobody:
+ * they are revoked (best effort) before the error is reported.
+ */
+async function saveOrRevoke(store: TokenStore, profile: string, session: StoredSession, config: oidc.Configuration): Promise<void> {
+  try {
+    await store.save(profile, session);
+  } catch (error) {
+    const revoked = await revokeIssued(config, session);
+    const err = error instanceof ConnectError ? error : new ConnectError('keychain_unavailable', 'The keychain could not be written.');
+    throw new ConnectError(
+      err.code,
+      `${err.message} The sign-in could not be kept${revoked ? ', and the tokens the provider issued were revoked' : ''}; nothing was stored.`,
+      { cause: error },
+    );
+  }
+}
+
+async function revokeIssued(config: oidc.Configuration, session: StoredSession): Promise<boolean> {
+  if (!config.serverMetadata().revocation_endpoint) return false;
+  try {
+    if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
+    debug('sign-in: the tokens that could not be stored were revoked at the provider');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Start a sign-in; `signIn` is `startSignIn(options).result`. */
 export function startSignIn(options: SignInOptions): SignInAttempt {
   const controller = new AbortController();
@@ -124,6 +155,8 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
     try {
       const config = await Promise.race([discover(settings), whenAborted(attempt.signal)]);
       const server = config.serverMetadata();
+      // A locked or missing keychain is found now, before the user signs in for nothing.
+      await Promise.race([store.probe(profile), whenAborted(attempt.signal)]);
       const state = oidc.randomState();
       pending = await receiver.listen(attempt.signal, {
         state,
@@ -165,7 +198,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
           if (options.settings.postLogoutRedirectUri) session.postLogoutRedirectUri = settings.postLogoutRedirectUri;
           if (options.settings.requestTimeoutSeconds) session.requestTimeoutSeconds = settings.requestTimeoutSeconds;
           if (settings.resourceOrigins.length) session.resourceOrigins = settings.resourceOrigins;
-          await store.save(profile, session);
+          await saveOrRevoke(store, profile, session, config);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });
           return summarize(session);

@@ -76,6 +76,18 @@ export class TokenStore {
     debug(`keychain: wrote ${account(profile)}`);
   }
 
+  /**
+   * Prove the keychain can be written now: before a browser opens for a sign-in, and before a
+   * refresh token is spent (the provider may rotate it, and the new one must be kept). A locked or
+   * missing keychain then fails with `keychain_unavailable` while nothing is lost yet.
+   */
+  async probe(profile: string): Promise<void> {
+    const name = `profile:${checkProfileName(profile)}:probe`;
+    await this.#secrets.set(name, 'ok');
+    await this.#secrets.delete(name);
+    debug(`keychain: ${name} written and removed (the keychain can be written)`);
+  }
+
   /** The client registered for the profile (dynamic registration), or null. */
   async loadRegistration(profile: string): Promise<Registration | null> {
     const raw = await this.#secrets.get(registrationAccount(profile));

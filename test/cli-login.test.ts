@@ -2,7 +2,7 @@
 // Secret Service. Each test asserts what the user or a script sees: exit code, output, the page
 // the browser ends on, and what is (or is not) stored.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,14 +237,15 @@ describe('connect-login login over loopback', () => {
     await assertSignedOut(profile);
   });
 
-  test('the keychain is unavailable: keychain_unavailable, no plaintext fallback, nothing stored', async () => {
+  test('the keychain is unavailable: keychain_unavailable before the browser opens, no plaintext fallback, nothing stored', async () => {
     const profile = profileFor('keychain');
-    const user = browserUser();
+    const opened = join(mkdtempSync(join(tmpdir(), 'connect-browser-')), 'opened');
     const noKeychain = { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' };
-    const login = await runCli(loginArgs(profile), { BROWSER: user.BROWSER, ...noKeychain });
+    const login = await runCli(loginArgs(profile), { BROWSER: `touch ${opened}`, ...noKeychain });
     assert.equal(login.code, 1);
     assert.match(login.stderr, /^error: keychain_unavailable: Could not (read from|write to) the Secret Service keyring.*never in a plain file/m);
-    assert.match((await user.report()).text ?? '', /keychain_unavailable/);
+    assert.doesNotMatch(login.stderr, /Opening your browser/);
+    assert.equal(existsSync(opened), false, 'the user was not sent to sign in for nothing');
     const status = await runCli(['status', '--profile', profile, '--json'], noKeychain);
     assert.equal(status.code, 1);
     assert.equal(jsonOf(status).error, 'keychain_unavailable');

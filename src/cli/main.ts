@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
+import { onRefreshNotice } from '../refresh.js';
 import { authorizedFetch } from '../authorized-fetch.js';
 import { reloadUserInfo } from '../userinfo.js';
 import { setDebugSink, debug } from '../debug.js';
@@ -312,6 +313,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const stopWaitingNotice = onKeychainWaiting((waiting) => {
     if (waiting) io.err('Waiting for the system keychain: if your system asks whether this program may use it, answer there.\n');
   });
+  // A renewal whose tokens the keychain does not take yet says so (refresh.ts): the user must not
+  // stop the program then.
+  const stopRefreshNotice = onRefreshNotice(({ message }) => io.err(`${message}\n`));
   try {
     switch (run.command) {
       case 'redirect-defaults':
@@ -359,5 +363,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return EXIT_FAILURE;
   } finally {
     stopWaitingNotice();
+    stopRefreshNotice();
   }
 }

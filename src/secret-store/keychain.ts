@@ -100,7 +100,9 @@ export interface HelperChannel {
 export type HelperLauncher = (script: string, args: string[]) => HelperChannel;
 
 export const forkHelper: HelperLauncher = (script, args) => {
-  const child: ChildProcess = fork(script, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
+  // No execArgv of ours: a program started as `node -e …` or `node --input-type=module` would
+  // hand those to the helper, which would run that program again instead of itself.
+  const child: ChildProcess = fork(script, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json', execArgv: [] });
   child.on('error', () => child.kill('SIGKILL'));
   // The helper never keeps this process alive: its process is unreferenced, and its channel is
   // referenced only while a call waits for an answer.

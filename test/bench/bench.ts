@@ -26,6 +26,7 @@ import { CLI, ROOT } from '../support/cli.js';
 import { actOnProviderPages } from '../support/provider-pages.js';
 import { RendererHost } from '../support/renderer-host.js';
 import { SharedBrowser } from '../support/shared-browser.js';
+import { chaosRun, type ChaosResult } from './chaos.js';
 import { appAuthConfiguration, appAuthSignIn, bareRemove, floorExchange, floorSignIn } from './peers.js';
 import { openTitledWindow } from '../support/x11-window.js';
 
@@ -39,6 +40,7 @@ interface Figure {
 }
 
 const figures: Figure[] = [];
+let chaosFigures: ChaosResult | undefined;
 
 function record(name: string, unit: string, samples: number[], target?: string): void {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -228,6 +230,25 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   await store.remove('bench-refresh');
 }
 
+// 5b. Chaos: renewals killed (kill -9) at random moments; how many sessions were lost, and where.
+{
+  const runs = Number(process.env.CONNECT_CHAOS_RUNS ?? 40);
+  const user = await SharedBrowser.start();
+  const signInChaos = async () => {
+    await signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId }, profile: 'bench-chaos', store, browser: user.opener() });
+  };
+  await signInChaos();
+  const chaos = await chaosRun(provider, store, 'bench-chaos', signInChaos, runs);
+  await user.close();
+  await store.remove('bench-chaos');
+  record(`chaos: ${runs} renewals killed at random (0–${Math.round(1.5 * chaos.renewalMs)} ms) → sessions lost`, 'sessions', [
+    chaos.lost.beforeRenewal + chaos.lost.beforeStored + chaos.lost.afterStored + chaos.lost.finished,
+  ], `only the ${chaos.killedBeforeStored} killed between the answer and its storing`);
+  record('chaos: lost although killed after the answer was stored', 'sessions', [chaos.lost.afterStored], '0');
+  record('chaos: lost although killed before the provider renewed', 'sessions', [chaos.lost.beforeRenewal], '0');
+  chaosFigures = chaos;
+}
+
 // 6. Keychain: write and read a full token set (chunked over several entries).
 {
   const full: StoredSession = {
@@ -297,6 +318,7 @@ const result = {
     chromium: spawnSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).stdout.trim(),
   },
   figures,
+  chaos: chaosFigures,
 };
 mkdirSync(join(ROOT, 'bench'), { recursive: true });
 writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(result, null, 2)}\n`);

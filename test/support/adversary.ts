@@ -29,6 +29,10 @@ export interface Tampering {
   userinfo?: (body: Json) => Json;
   /** Answer this endpoint with a fault instead of the provider (undefined: pass through). */
   fault?: (endpoint: Endpoint) => Fault | undefined;
+  /** Hold the provider's answer this many milliseconds before sending it (`grantType` at the token endpoint). */
+  delayMs?: (endpoint: Endpoint, grantType: string) => number | undefined;
+  /** Called once the answer has been handed to the network (a kill or a stopped keychain "right after"). */
+  answered?: (endpoint: Endpoint, grantType: string) => void;
 }
 
 /** A request the adversary saw (for asserting what the client sent). */
@@ -120,7 +124,12 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
         res.end(fault.body ?? '');
         return;
       }
+      const grantType = endpoint === 'token' ? (new URLSearchParams(body.toString()).get('grant_type') ?? '') : '';
       const upstream = await forward(provider.port, req, body);
+      const delay = state.tamper.delayMs?.(endpoint, grantType);
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+      const answered = state.tamper.answered;
+      if (answered) res.on('finish', () => answered(endpoint, grantType));
       let out = upstream.body;
       const headers = { ...upstream.headers };
       const json = (edit: ((value: Json, extra: string) => Json) | undefined, extra = '') => {
@@ -129,7 +138,7 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
       };
       if (endpoint === 'discovery') json(state.tamper.discovery as (v: Json) => Json);
       if (endpoint === 'jwks') json(state.tamper.jwks as unknown as (v: Json) => Json);
-      if (endpoint === 'token') json(state.tamper.token, new URLSearchParams(body.toString()).get('grant_type') ?? '');
+      if (endpoint === 'token') json(state.tamper.token, grantType);
       if (endpoint === 'userinfo') json(state.tamper.userinfo);
       const location = headers.location;
       if (typeof location === 'string' && !location.startsWith(issuer) && !location.startsWith('/')) {

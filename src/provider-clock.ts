@@ -1,0 +1,36 @@
+// The provider's clock, as its answers' `Date` headers tell it. ID-token checks compare the token's
+// times (`exp`, `nbf`) with this computer's clock, so a clock that is hours off fails every sign-in
+// with "expiration is past current timestamp". When the provider's clock and ours differ by more
+// than a minute, discovery hands the difference to openid-client (its clockSkew) and CONNECT_DEBUG
+// says so. A Date header has one-second resolution and the answer takes time to arrive, so smaller
+// differences are noise and ignored.
+import { debug } from './debug.js';
+
+/** Differences up to this many seconds are left alone (openid-client tolerates 30 s itself). */
+export const SKEW_THRESHOLD_SECONDS = 60;
+
+const skews = new Map<string, number>();
+
+/**
+ * Note the Date header of an answer from `url`, received at `receivedAt` (ms) for a request sent at
+ * `sentAt` (ms). The provider wrote the header somewhere in between: the midpoint is our best guess.
+ */
+export function noteProviderDate(url: string, date: string | null, sentAt: number, receivedAt: number): void {
+  if (!date) return;
+  const theirs = Date.parse(date);
+  if (!Number.isFinite(theirs)) return;
+  const origin = new URL(url).origin;
+  const skew = Math.round((theirs - (sentAt + receivedAt) / 2) / 1000);
+  const previous = skews.get(origin);
+  skews.set(origin, skew);
+  if (Math.abs(skew) > SKEW_THRESHOLD_SECONDS && (previous === undefined || Math.abs(previous - skew) > 5)) {
+    const way = skew > 0 ? 'behind' : 'ahead of';
+    debug(`clock: this computer's clock is ${Math.abs(skew)} s ${way} the provider's at ${origin}; token times are checked against the provider's clock`);
+  }
+}
+
+/** Seconds to add to this computer's clock to get the provider's (0 when within the threshold). */
+export function clockSkewFor(url: string): number {
+  const skew = skews.get(new URL(url).origin) ?? 0;
+  return Math.abs(skew) > SKEW_THRESHOLD_SECONDS ? skew : 0;
+}
