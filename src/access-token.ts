@@ -57,12 +57,17 @@ async function refreshUnderLock(
   const held = await acquireProfileLock(profile, { holdMs: holdMsFor(seen), ...lock });
   try {
     // Another process may have renewed (and rotated) the tokens while this one waited for the lock.
-    const current = await store.load(profile);
+    let current = await store.load(profile);
     if (!current) throw notSignedIn(profile);
-    // A renewal stored but not checked yet (a crash, or keys that were out of reach): finish it.
-    if (current.pendingRefresh) return await renew(store, profile, current, { holding: held });
-    const renewedMeanwhile = current.accessToken !== seen.accessToken;
-    if (renewedMeanwhile || (!force && !needsRefresh(current))) return current;
+    if (current.pendingRefresh) {
+      // A renewal stored but not checked yet (a crash, or keys that were out of reach): finish it,
+      // and renew again only if what it gave has expired meanwhile.
+      current = await renew(store, profile, current, { holding: held });
+      if (!needsRefresh(current)) return current;
+    } else {
+      const renewedMeanwhile = current.accessToken !== seen.accessToken;
+      if (renewedMeanwhile || (!force && !needsRefresh(current))) return current;
+    }
     if (!current.refreshToken) {
       throw new ConnectError('token_expired', `The access token of profile "${profile}" has expired and there is no refresh token; sign in again.`);
     }

@@ -198,8 +198,13 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       announce(session);
       return session;
     } catch (error) {
-      // Signed out by the renewal (refresh token refused): show it.
-      if (error instanceof ConnectError && ['session_expired', 'id_token_invalid', 'not_signed_in'].includes(error.code)) {
+      // Signed out by the renewal (refresh token refused, renewed tokens not trusted): show it. The
+      // keychain says so, whatever the error's code.
+      const gone = await store.load(profile).then(
+        (stored) => stored === null,
+        () => false,
+      );
+      if (gone) {
         remember(null);
         announce(null);
       }

@@ -79,7 +79,7 @@ export function limitedFetch(timeoutSeconds: number, maxBytes = MAX_RESPONSE_BYT
       debug(`http: ${method} ${placeOf(url)} failed: ${named?.message ?? 'aborted'}`);
       throw named ?? error;
     }
-    noteProviderDate(url, response.headers.get('date'), started, Date.now());
+    noteProviderDate(url, response.headers, started, Date.now());
     const declared = Number(response.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > maxBytes) {
       await response.body?.cancel().catch(() => {});

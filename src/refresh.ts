@@ -3,11 +3,12 @@
 // old refresh token is worthless and the answer is the session. The answer is therefore stored in
 // the keychain as it arrives, before anything else happens: before the provider's keys are fetched,
 // before the renewed ID token is checked, before any caller gets a token. The stored session carries
-// the answer as `pendingRefresh` until the checks pass, and nothing hands out its tokens meanwhile:
+// the answer as `pendingRefresh` until the checks pass, and no caller is given its tokens meanwhile
+// (signing out still revokes them):
 //
 // - the checks pass: the session is stored again without the mark, and returned;
-// - the checks fail (a bad signature, another user): the tokens are not trusted, and the profile is
-//   signed out with a clear error, never left half renewed;
+// - the checks fail (a bad signature, another user): the tokens are not trusted: the profile is
+//   signed out with a clear error (never left half renewed) and they are revoked at the provider;
 // - the checks cannot run (the provider's keys are unreachable), or this process dies: the next use
 //   runs them again on the stored answer, without spending anything at the provider;
 // - the keychain stalls when the answer arrives: the answer is kept in memory and written again and
@@ -65,18 +66,31 @@ export interface RenewOptions {
   patienceMs?: number;
 }
 
-/** Store the renewed session; renewed tokens exist nowhere else, so a stalled keychain is waited for. */
-export async function saveUntilStored(store: TokenStore, profile: string, session: StoredSession, options: RenewOptions = {}): Promise<void> {
+/**
+ * Store the renewed session; renewed tokens exist nowhere else, so a stalled keychain is waited for.
+ * `stage` words the failure: the provider's `answer` not stored is lost; a `checked` session not
+ * stored still has its answer stored, and the next use finishes it.
+ */
+export async function saveUntilStored(
+  store: TokenStore,
+  profile: string,
+  session: StoredSession,
+  options: RenewOptions = {},
+  stage: 'answer' | 'checked' = 'answer',
+): Promise<void> {
   const patienceMs = options.patienceMs ?? SAVE_PATIENCE_MS;
   const started = Date.now();
   const minutes = Math.round(patienceMs / 60_000);
+  const during = `${minutes} minute${minutes === 1 ? '' : 's'}`;
   let told = false;
   const timer = setTimeout(() => {
     told = true;
+    // Waiters on the profile lock wait for this, however long it takes.
+    options.holding?.expect(patienceMs + 60_000);
     notice(
       true,
       `The system keychain does not answer; the renewed sign-in of profile "${profile}" is kept in memory and will be ` +
-        `saved as soon as it answers (waiting up to ${minutes} minute${minutes === 1 ? '' : 's'}). Do not stop this program.`,
+        `saved as soon as it answers (waiting up to ${during}). Do not stop this program.`,
     );
   }, SAVE_NOTICE_AFTER_MS);
   timer.unref();
@@ -91,15 +105,17 @@ export async function saveUntilStored(store: TokenStore, profile: string, sessio
         if (!isConnectError(error, 'keychain_unavailable')) throw error;
         const left = patienceMs - (Date.now() - started);
         if (left <= 0) {
+          if (told) notice(false, `The system keychain did not answer for ${during}.`);
+          const outcome =
+            stage === 'answer'
+              ? 'it is lost, and a new sign-in will be needed'
+              : 'the renewal itself was stored earlier and is finished on the next use';
           throw new ConnectError(
             'keychain_unavailable',
-            `${error.message} The provider renewed the sign-in of profile "${profile}", but the keychain did not take it for ` +
-              `${minutes} minute${minutes === 1 ? '' : 's'}; it is lost, and a new sign-in will be needed.`,
+            `${error.message} The provider renewed the sign-in of profile "${profile}", but the keychain did not take it for ${during}; ${outcome}.`,
             { cause: error },
           );
         }
-        // Waiters on the profile lock wait for this, however long it takes.
-        options.holding?.expect(left + 60_000);
         debug(`keychain: renewed tokens not saved yet (${error.message}); trying again`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
         pause = Math.min(pause * 2, 5000);
@@ -114,9 +130,20 @@ function isTokenAnswer(value: unknown): value is Record<string, unknown> & { acc
   return !!value && typeof value === 'object' && !Array.isArray(value) && typeof (value as { access_token?: unknown }).access_token === 'string';
 }
 
+/** The fields of a token answer (RFC 6749 §5.1, OpenID Connect §12.2) kept to check it again. */
+const ANSWER_FIELDS = ['access_token', 'token_type', 'expires_in', 'refresh_token', 'id_token', 'scope'] as const;
+
+/** Seconds, as a number or a string of digits (some providers send "3599"), as openid-client reads it. */
+function secondsOf(value: unknown): number | undefined {
+  const seconds = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
 /** The session with the answer's tokens, marked as not checked yet. */
-function writtenAhead(session: StoredSession, answer: Record<string, unknown>, receivedAt: number): StoredSession {
-  const expiresIn = typeof answer.expires_in === 'number' ? answer.expires_in : undefined;
+function writtenAhead(session: StoredSession, body: Record<string, unknown>, receivedAt: number): StoredSession {
+  const answer: Record<string, unknown> = {};
+  for (const field of ANSWER_FIELDS) if (body[field] !== undefined) answer[field] = body[field];
+  const expiresIn = secondsOf(answer.expires_in);
   return {
     ...session,
     accessToken: answer.access_token as string,
@@ -155,12 +182,14 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
   // A stored answer may be checked a while after it arrived: its ID token's times allow for that.
   const tolerance = replay ? { clockToleranceSeconds: 30 + Math.max(0, nowSeconds() - replay.receivedAt) } : {};
   const config = await discover(resolveSettings(settingsOf(session)), tolerance);
-  const tokenEndpoint = config.serverMetadata().token_endpoint;
+  const tokenEndpoint = config.serverMetadata().token_endpoint as string;
+  // openid-client requests the endpoint as a URL's href (normalised: case, default port, dot segments).
+  const tokenHref = new URL(tokenEndpoint).href;
   const network = config[oidc.customFetch] as (url: string, init: RequestInit) => Promise<Response>;
   let written: StoredSession | undefined = replay ? session : undefined;
   let unreachable = false;
   config[oidc.customFetch] = (async (url: string, init: RequestInit) => {
-    const toToken = url === tokenEndpoint && (init.method ?? 'GET') === 'POST';
+    const toToken = new URL(url).href === tokenHref && (init.method ?? 'GET') === 'POST';
     if (toToken && replay) {
       debug('refresh: checking the renewal stored earlier (nothing is sent to the token endpoint)');
       return new Response(JSON.stringify(replay.answer), { status: 200, headers: { 'content-type': 'application/json' } });
@@ -179,23 +208,25 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
     const answer: unknown = response.status === 200 ? await response.clone().json().catch(() => undefined) : undefined;
     if (isTokenAnswer(answer)) {
       debug('refresh: the provider answered with renewed tokens; storing them before anything else');
-      written = writtenAhead(session, answer, nowSeconds());
-      await saveUntilStored(store, profile, written, options);
+      const ahead = writtenAhead(session, answer, nowSeconds());
+      await saveUntilStored(store, profile, ahead, options, 'answer');
+      written = ahead;
     }
     return response;
   }) as oidc.CustomFetch;
 
+  let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
   let claims: oidc.IDToken | undefined;
-  let idToken: string | undefined;
   try {
-    const tokens = await oidc.refreshTokenGrant(config, session.refreshToken as string);
+    tokens = await oidc.refreshTokenGrant(config, session.refreshToken as string);
+    if (!written) throw new ConnectError('invalid_response', 'The renewed tokens could not be stored before their checks.');
     checkIssuedToken(tokens.token_type, tokens.access_token);
     claims = tokens.claims();
     checkSameUser(claims, session);
-    idToken = tokens.id_token;
   } catch (error) {
     const err = error instanceof ConnectError ? error : fromOpenIdClient(error, 'token', tokenEndpoint);
-    if (!written) throw err; // nothing was renewed: the stored session is as it was
+    // Nothing was renewed, or the renewal could not be stored (its own sentence says what that means).
+    if (!written || err.code === 'keychain_unavailable') throw err;
     if (unreachable || NOT_CHECKED.has(err.code)) {
       throw new ConnectError(
         err.code,
@@ -203,12 +234,36 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
         { cause: err },
       );
     }
-    // The answer failed its checks: its tokens are not trusted, and the old refresh token is spent.
+    // The answer failed its checks: its tokens are not trusted (and the old refresh token is spent).
     await store.remove(profile);
+    await revokeUntrusted(config, written);
     throw new ConnectError(err.code, `${err.message} Profile "${profile}" was signed out for safety; please sign in again.`, { cause: err });
   }
-  const { pendingRefresh: _checked, ...renewed } = written as StoredSession;
-  const result: StoredSession = idToken && claims ? { ...renewed, idToken, claims: { ...session.claims, ...claims } } : renewed;
-  await saveUntilStored(store, profile, result, options);
+  // The session as openid-client read and checked the answer.
+  const { pendingRefresh: _checked, ...before } = written;
+  const obtainedAt = written.obtainedAt;
+  const expiresIn = tokens.expiresIn();
+  const result: StoredSession = {
+    ...before,
+    accessToken: tokens.access_token,
+    tokenType: tokens.token_type,
+    scope: tokens.scope ?? session.scope,
+    expiresAt: typeof expiresIn === 'number' ? obtainedAt + expiresIn : null,
+    ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+    ...(tokens.id_token && claims ? { idToken: tokens.id_token, claims: { ...session.claims, ...claims } } : {}),
+  };
+  await saveUntilStored(store, profile, result, options, 'checked');
   return result;
+}
+
+/** Tell the provider to revoke renewed tokens that failed their checks (best effort). */
+async function revokeUntrusted(config: oidc.Configuration, session: StoredSession): Promise<void> {
+  if (!config.serverMetadata().revocation_endpoint) return;
+  try {
+    if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
+    debug('refresh: the renewed tokens that failed their checks were revoked at the provider');
+  } catch {
+    debug('refresh: revoking the renewed tokens that failed their checks did not work');
+  }
 }

@@ -127,7 +127,62 @@ for (const face of ['CLI', 'library'] as const) {
   });
 }
 
+describe('renewals that are unusual but valid', () => {
+  test('a token endpoint written unnormalised and expires_in sent as a string: stored ahead, checked, and expiring', async () => {
+    const profile = await expiredSession('unnormalised');
+    const { adversary } = fixture;
+    adversary.tamper = {
+      discovery: (document) => ({ ...document, token_endpoint: `${adversary.issuer}/oauth/./token` }),
+      token: (body, grant) => (grant === 'refresh_token' ? { ...body, expires_in: String(body.expires_in) } : body),
+    };
+    const fresh = await getAccessToken(store, profile);
+    const stored = await store.load(profile);
+    assert.equal(stored?.accessToken, fresh);
+    assert.equal(stored?.pendingRefresh, undefined);
+    assert.equal(typeof stored?.expiresAt, 'number', 'the renewed token expires (and is renewed again) like any other');
+    assert.equal(refreshes(), 1);
+  });
+
+  test('a renewal left unchecked until its token expired: finished, then renewed again', async () => {
+    const profile = await expiredSession('unchecked-expired');
+    const { adversary } = fixture;
+    adversary.tamper = { fault: (endpoint) => (endpoint === 'jwks' ? { status: 503, body: 'busy' } : undefined) };
+    await assert.rejects(getAccessToken(store, profile), /nothing is lost/);
+    // Two hours pass before the next use.
+    const pending = (await store.load(profile)) as NonNullable<Awaited<ReturnType<typeof store.load>>>;
+    const earlier = Math.floor(Date.now() / 1000) - 7200;
+    await store.save(profile, {
+      ...pending,
+      obtainedAt: earlier,
+      expiresAt: earlier + 3600,
+      pendingRefresh: { ...(pending.pendingRefresh as NonNullable<typeof pending.pendingRefresh>), receivedAt: earlier },
+    });
+    adversary.tamper = {};
+    const fresh = await getAccessToken(store, profile);
+    assert.notEqual(fresh, pending.accessToken, 'not the token that expired meanwhile');
+    assert.equal(refreshes(), 2);
+  });
+});
+
 describe('a renewal that fails its checks', () => {
+  test('keys out of reach and a renewed ID token about another user: kept unchecked and unused, then signed out once the keys answer', async () => {
+    const profile = await expiredSession('other-user-later');
+    const { adversary } = fixture;
+    adversary.tamper = {
+      token: (body, grant) => (grant === 'refresh_token' ? reSignIdToken(adversary.keys.provider, ({ payload }) => (payload.sub = 'mallory'))(body) : body),
+      fault: (endpoint) => (endpoint === 'jwks' ? 'drop' : undefined),
+    };
+    await assert.rejects(getAccessToken(store, profile), (error: ConnectError) => error.code === 'network_error' && /nothing is lost/.test(error.message));
+    adversary.tamper = {};
+    await assert.rejects(getAccessToken(store, profile), (error: ConnectError) => {
+      assert.equal(error.code, 'id_token_invalid');
+      assert.match(error.message, /about another user.*signed out for safety/);
+      return true;
+    });
+    assert.equal(await store.load(profile), null);
+    assert.equal(adversary.count('revocation'), 2, 'the untrusted tokens were revoked at the provider');
+  });
+
   test('a renewed ID token signed with a key the provider does not publish: signed out, with a sentence that says why', async () => {
     const profile = await expiredSession('bad-signature');
     const { adversary } = fixture;
