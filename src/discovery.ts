@@ -4,6 +4,8 @@ import * as oidc from 'openid-client';
 import { ConnectError } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
+import { debug } from './debug.js';
+import { forgetProvider, keepable, readProviderCache, updateProviderCache } from './provider-cache.js';
 import { clockSkewFor } from './provider-clock.js';
 import { isHttpsOrLoopback } from './redirect-uri.js';
 import type { ResolvedSettings } from './settings.js';
@@ -69,30 +71,63 @@ export interface DiscoverOptions {
   clockToleranceSeconds?: number;
 }
 
-/** A configured openid-client for these settings. Throws `discovery_failed` or `network_error`. */
+const isObject = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * A configured openid-client for these settings. The provider's document, keys and clock come from
+ * the cache when it has them fresh (provider-cache.ts), and are kept there when they are learned.
+ * Throws `discovery_failed` or `network_error`.
+ */
 export async function discover(settings: ResolvedSettings, options: DiscoverOptions = {}): Promise<oidc.Configuration> {
   // Each request to the provider waits at most this long (the settings' requestTimeoutSeconds).
   const timeout = settings.requestTimeoutSeconds;
+  const issuer = settings.issuer;
+  const cached = readProviderCache(issuer);
   const metadata: Partial<oidc.ClientMetadata> = {};
   if (settings.clientSecret) metadata.client_secret = settings.clientSecret;
   if (options.clockToleranceSeconds !== undefined) metadata[oidc.clockTolerance] = options.clockToleranceSeconds;
-  // The provider's clock as far as it is known (provider-clock.ts); openid-client reads the metadata
-  // when it builds the configuration, after the discovery document (and its Date header) arrived.
+  // The provider's clock (provider-clock.ts): as seen in this process, else as last kept. openid-client
+  // reads the metadata when it builds the configuration, after the discovery document arrived.
   const skew = () => {
-    const seconds = clockSkewFor(settings.issuer);
+    const seconds = clockSkewFor(issuer) ?? cached.clockSkew ?? 0;
     if (seconds) metadata[oidc.clockSkew] = seconds;
+    else delete metadata[oidc.clockSkew];
   };
+
+  let document: { value: Record<string, unknown>; until: number } | undefined;
+  let keysAt: string | undefined;
   const fetch = limitedFetch(timeout);
+  // Every request of this configuration: learns the document, the keys and the clock as they pass.
   const learningFetch = async (url: string, init: RequestInit) => {
     const response = await fetch(url, init);
     skew();
+    const at = new URL(url);
+    if (response.status === 200 && at.pathname.endsWith('/.well-known/openid-configuration')) {
+      const value: unknown = await response.clone().json().catch(() => undefined);
+      if (isObject(value)) document = keepable(value, response.headers);
+    } else if (response.status === 200 && at.href === keysAt) {
+      const value: unknown = await response.clone().json().catch(() => undefined);
+      const keys = isObject(value) && Array.isArray(value.keys) ? keepable(value as { keys: Record<string, unknown>[] }, response.headers) : undefined;
+      if (keys) updateProviderCache(issuer, { keys });
+    } else if (cached.document && (response.status === 404 || response.status === 410)) {
+      forgetProvider(issuer); // the document kept names an endpoint that is gone
+    }
     return response;
+  };
+  const configure = (config: oidc.Configuration): oidc.Configuration => {
+    keysAt = new URL(config.serverMetadata().jwks_uri ?? 'about:blank').href;
+    // Kept keys count as a minute old: a token signed with a key they lack makes openid-client fetch
+    // the keys once again (a provider that rotated them) instead of failing.
+    if (cached.keys) oidc.setJwksCache(config, { jwks: cached.keys.value as oidc.JWKS, uat: Math.floor(Date.now() / 1000) - 61 });
+    config.timeout = timeout;
+    config[oidc.customFetch] = learningFetch as oidc.CustomFetch;
+    return checkEndpoints(config);
   };
 
   if (settings.endpoints) {
     const e = settings.endpoints;
     const server: oidc.ServerMetadata = {
-      issuer: settings.issuer,
+      issuer,
       authorization_endpoint: e.authorization,
       token_endpoint: e.token,
       jwks_uri: e.jwks,
@@ -103,22 +138,30 @@ export async function discover(settings: ResolvedSettings, options: DiscoverOpti
     };
     skew();
     const config = new oidc.Configuration(server, settings.clientId, metadata, clientAuth(settings));
-    config.timeout = timeout;
-    config[oidc.customFetch] = fetch as oidc.CustomFetch;
     for (const step of hardening(settings)) step(config);
-    return checkEndpoints(config);
+    return configure(config);
+  }
+
+  if (cached.document) {
+    debug(`discovery: the provider's document from the cache (kept for ${cached.document.until - Math.floor(Date.now() / 1000)} s more)`);
+    skew();
+    const config = new oidc.Configuration(cached.document.value as unknown as oidc.ServerMetadata, settings.clientId, metadata, clientAuth(settings));
+    for (const step of hardening(settings)) step(config);
+    return configure(config);
   }
 
   let config: oidc.Configuration;
   try {
-    config = await oidc.discovery(new URL(settings.issuer), settings.clientId, metadata, clientAuth(settings), {
+    config = await oidc.discovery(new URL(issuer), settings.clientId, metadata, clientAuth(settings), {
       execute: hardening(settings),
       timeout,
       [oidc.customFetch]: learningFetch as oidc.CustomFetch,
     });
   } catch (error) {
-    throw fromOpenIdClient(error, 'discovery', settings.issuer);
+    throw fromOpenIdClient(error, 'discovery', issuer);
   }
-  config[oidc.customFetch] = fetch as oidc.CustomFetch;
-  return checkEndpoints(config);
+  configure(config);
+  // Kept only once openid-client accepted it (its issuer is this issuer).
+  updateProviderCache(issuer, { ...(document ? { document } : {}), clockSkew: clockSkewFor(issuer) ?? 0 });
+  return config;
 }

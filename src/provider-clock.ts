@@ -39,8 +39,12 @@ export function noteProviderDate(url: string, headers: Headers, sentAt: number, 
   }
 }
 
-/** Seconds to add to this computer's clock to get the provider's (0 when within the threshold). */
-export function clockSkewFor(url: string): number {
-  const skew = skews.get(new URL(url).origin) ?? 0;
+/**
+ * Seconds to add to this computer's clock to get the provider's (0 when within the threshold), or
+ * undefined when no answer from it has been seen in this process.
+ */
+export function clockSkewFor(url: string): number | undefined {
+  const skew = skews.get(new URL(url).origin);
+  if (skew === undefined) return undefined;
   return Math.abs(skew) > SKEW_THRESHOLD_SECONDS ? skew : 0;
 }

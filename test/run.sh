@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 # A throwaway keyring, unlocked with a throwaway password.
-export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run"
+export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run" XDG_CACHE_HOME="$work/cache"
 mkdir -p "$XDG_DATA_HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 export CONNECT_TEST_KEYRING_PASSWORD=connect-desktop-tests
 eval "$(printf "%s" "$CONNECT_TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"

@@ -227,6 +227,22 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   const before = refreshes;
   await Promise.all(Array.from({ length: 100 }, () => getAccessToken(store, 'bench-refresh')));
   record('100 concurrent getAccessToken() on an expired token → refresh requests', 'requests', [refreshes - before], '1');
+  // A cold `connect-login token` that renews: requests the provider received (the cache is warm
+  // from the sign-in: discovery and keys are known).
+  let requests = 0;
+  provider.provider.use(async (_ctx, next) => {
+    requests++;
+    await next();
+  });
+  const cold: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const stored = (await store.load('bench-refresh')) as StoredSession;
+    await store.save('bench-refresh', { ...stored, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    const at = requests;
+    spawnSync(process.execPath, [CLI, 'token', '--profile', 'bench-refresh'], { stdio: 'ignore' });
+    cold.push(requests - at);
+  }
+  record('cold connect-login token that renews → requests to the provider', 'requests', cold, '1');
   await store.remove('bench-refresh');
 }
 

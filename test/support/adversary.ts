@@ -33,6 +33,11 @@ export interface Tampering {
   delayMs?: (endpoint: Endpoint, grantType: string) => number | undefined;
   /** Called once the answer has been handed to the network (a kill or a stopped keychain "right after"). */
   answered?: (endpoint: Endpoint, grantType: string) => void;
+  /**
+   * Let the client keep the discovery document and keys (provider-cache.ts). Off by default: the
+   * adversary's answers say `no-store`, so that a tampered document is read afresh by every test.
+   */
+  cacheable?: boolean;
 }
 
 /** A request the adversary saw (for asserting what the client sent). */
@@ -147,6 +152,7 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
         if (code) state.codes.push(code);
         if (state.tamper.authorizationResponse) headers.location = state.tamper.authorizationResponse(target).href;
       }
+      if ((endpoint === 'discovery' || endpoint === 'jwks') && !state.tamper.cacheable) headers['cache-control'] = 'no-store';
       // The body was read whole (and maybe changed): send it with its own length.
       delete headers['transfer-encoding'];
       headers['content-length'] = String(out.length);
