@@ -15,11 +15,11 @@ export function abortError(signal: AbortSignal): ConnectError {
 export function attemptSignal(
   signal: AbortSignal | undefined,
   timeoutMs: number,
-  timeoutMessage: string,
+  timeoutMessage: string | (() => string),
 ): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new ConnectError('timeout', timeoutMessage)),
+    () => controller.abort(new ConnectError('timeout', typeof timeoutMessage === 'string' ? timeoutMessage : timeoutMessage())),
     timeoutMs,
   );
   const onAbort = () => controller.abort(abortError(signal as AbortSignal));

@@ -18,6 +18,7 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   redirect_replayed: 'Nothing to do: this sign-in response was already used.',
   window_titles_unavailable: 'Choose another way to return to the app (loopback or the custom scheme) in the provider settings.',
   invalid_client: 'Check the client id and secret in the provider settings.',
+  invalid_redirect_uri: 'Register this redirect URI at the provider, or choose one it knows in the provider settings.',
   invalid_grant: 'Sign in again.',
   browser_open_failed: 'Open the sign-in page with "Open the browser again", or copy it into your browser.',
   unsupported_redirect_uri: 'Choose a redirect URI this app can receive in the provider settings.',

@@ -4,7 +4,7 @@
 import { ConnectError, ProviderError, describeProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
 
-export type Step = 'discovery' | 'token' | 'userinfo' | 'revocation';
+export type Step = 'discovery' | 'token' | 'userinfo' | 'revocation' | 'pushed authorization request';
 
 interface OpenIdLikeError {
   name?: string;

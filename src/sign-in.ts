@@ -147,11 +147,17 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
   const authorizationUrl = new Promise<string>((resolve) => (urlReady = resolve));
 
   const run = async (): Promise<SessionSummary> => {
-    const attempt = attemptSignal(
-      controller.signal,
-      timeoutMs,
-      `Sign-in was not completed within ${Math.round(timeoutMs / 1000)} seconds; nothing was stored.`,
-    );
+    // What may have gone wrong: a pushed request (RFC 9126) already proved the client id and redirect
+    // URI; without one, the browser may be showing the provider's error page about them.
+    let pushed = false;
+    const attempt = attemptSignal(controller.signal, timeoutMs, () => {
+      const seconds = Math.round(timeoutMs / 1000);
+      const causes = pushed
+        ? 'the browser window was closed, or the sign-in was left unfinished'
+        : 'the browser shows an error page from the provider (it does not know this client id or redirect URI: check them), ' +
+          'the browser window was closed, or the sign-in was left unfinished';
+      return `Sign-in was not completed within ${seconds} seconds; nothing was stored. Likely causes: ${causes}.`;
+    });
     try {
       const config = await Promise.race([discover(settings), whenAborted(attempt.signal)]);
       const server = config.serverMetadata();
@@ -170,6 +176,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),
       });
 
+      pushed = request.url.searchParams.has('request_uri');
       const url = request.url.href;
       urlReady(url);
       emit({ type: 'browser-opening', url });

@@ -205,7 +205,10 @@ describe('connect-login login over loopback', () => {
     const profile = profileFor('timeout');
     const login = await runCli(loginArgs(profile, ['--timeout', '2']), { BROWSER: 'true' });
     assert.equal(login.code, 1);
-    assert.match(login.stderr, /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\.$/m);
+    assert.match(
+      login.stderr,
+      /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\. Likely causes: the browser shows an error page from the provider \(it does not know this client id or redirect URI: check them\), the browser window was closed, or the sign-in was left unfinished\. To wait longer, pass --timeout SECONDS \(now 2\)\.$/m,
+    );
     const port = Number(/127\.0\.0\.1%3A(\d+)/.exec(login.stderr)?.[1]);
     assert.ok(port > 0, 'the authorization URL named the listening port');
     const refused = await fetch(`http://127.0.0.1:${port}/connect/oauth2callback?state=x`).then(

@@ -109,6 +109,30 @@ describe('desktop client (what the app window sees)', () => {
     }
   });
 
+  test('a provider offering PAR refuses a wrong client id: the window shows why and what to do; no browser opened', async () => {
+    const par = await startTestProvider({ par: 'on' });
+    try {
+      const opened: string[] = [];
+      const client = createDesktopClient({
+        settings: { issuer: par.issuer, clientId: 'not-this-one' },
+        profile: testProfile('desktop-par'),
+        store,
+        browser: { open: async (url) => void opened.push(url) },
+        platform: 'linux',
+      });
+      const result = await client.signIn();
+      assert.equal(result.ok, false);
+      assert.ok(!result.ok);
+      assert.equal(result.error.code, 'invalid_client');
+      assert.match(result.error.message, /^The provider refused the sign-in request before the browser opened/);
+      assert.equal(result.error.advice, adviceFor('invalid_client'));
+      assert.deepEqual(opened, []);
+      client.dispose();
+    } finally {
+      await par.close();
+    }
+  });
+
   test('the platform decides the default redirect kind: Windows oob:auto, macOS custom scheme', async () => {
     const settings = { issuer: provider.issuer, clientId: provider.publicClientId };
     const windows = await createDesktopClient({ settings, platform: 'win32', store }).state();

@@ -8,7 +8,7 @@ import { onRefreshNotice } from '../refresh.js';
 import { authorizedFetch } from '../authorized-fetch.js';
 import { reloadUserInfo } from '../userinfo.js';
 import { setDebugSink, debug } from '../debug.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, isConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
 import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
@@ -158,7 +158,10 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
   };
   process.on('SIGINT', onSigint);
   try {
-    const summary = await attempt.result;
+    const summary = await attempt.result.catch((error: unknown) => {
+      if (!isConnectError(error, 'timeout')) throw error;
+      throw new ConnectError('timeout', `${error.message} To wait longer, pass --timeout SECONDS (now ${run.timeoutSeconds}).`);
+    });
     if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
     else io.out(describeSession(run.profile, summary));
     return EXIT_OK;

@@ -20,6 +20,8 @@ const provider = await startTestProvider({
   port: Number(values.port),
   accessTokenTtl: Number(values['access-token-ttl']),
   registration,
+  // Pushed authorization requests (RFC 9126): the client checks itself at the provider before the browser opens.
+  par: 'on',
 });
 
 console.log(`Demo provider running.

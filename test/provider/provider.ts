@@ -42,6 +42,11 @@ export interface TestProviderOptions {
   issuer?: string;
   /** Its signing keys (private JWKs). Default: one fresh RSA key. */
   jwks?: { keys: Array<Record<string, unknown>> };
+  /**
+   * Pushed authorization requests (RFC 9126): off, offered, or required of every client. Default off,
+   * so that tests can read the authorization request in the browser's URL; the demo offers it.
+   */
+  par?: 'off' | 'on' | 'required';
 }
 
 export interface TestProvider {
@@ -154,6 +159,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
           : { enabled: true, initialAccessToken: initialAccessToken ?? false },
       // RFC 7592: read, update and delete with the registration access token.
       registrationManagement: { enabled: registration !== 'off' },
+      pushedAuthorizationRequests: {
+        enabled: (options.par ?? 'off') !== 'off',
+        requirePushedAuthorizationRequests: options.par === 'required',
+      },
     },
     // Native clients get refresh tokens (with offline_access), rotated on every use.
     issueRefreshToken: async (_ctx, client, code) =>

@@ -1,0 +1,108 @@
+// Pushed authorization requests (RFC 9126), issue #18 "know before the browser opens": where the
+// provider offers PAR, the request is pushed first, so a wrong client id or an unknown redirect URI
+// is a clear error at once, before any browser opens, and the browser's URL carries only client_id
+// and request_uri. Through connect-login and the library, against oidc-provider offering and
+// requiring PAR.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ProviderError } from '../src/errors.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { startSignIn } from '../src/sign-in.js';
+import { TokenStore } from '../src/token-store.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { browserUser, jsonOf, profileTracker, runCli } from './support/cli.js';
+
+let offered: TestProvider;
+let required: TestProvider;
+const { profileFor, signOutAll } = profileTracker();
+
+before(async () => {
+  offered = await startTestProvider({ par: 'on' });
+  required = await startTestProvider({ par: 'required' });
+});
+
+after(async () => {
+  await signOutAll();
+  await offered.close();
+  await required.close();
+});
+
+/** The URL the CLI printed for the browser. */
+function browserUrl(stderr: string): URL {
+  const line = /visit:\n {2}(\S+)/.exec(stderr)?.[1];
+  assert.ok(line, `the CLI printed the URL: ${stderr}`);
+  return new URL(line);
+}
+
+const neverOpened = () => {
+  const marker = join(mkdtempSync(join(tmpdir(), 'connect-browser-')), 'opened');
+  return { BROWSER: `touch ${marker}`, opened: () => existsSync(marker) };
+};
+
+describe('pushed authorization requests', () => {
+  for (const [label, provider] of [
+    ['offered', () => offered],
+    ['required', () => required],
+  ] as const) {
+    test(`PAR ${label}: the request is pushed, the browser gets only client_id and request_uri, and the sign-in completes`, async () => {
+      const p = provider();
+      const profile = profileFor(`par-${label}`);
+      const user = browserUser();
+      const login = await runCli(['login', '--issuer', p.issuer, '--client-id', p.publicClientId, '--profile', profile, '--json'], {
+        BROWSER: user.BROWSER,
+        CONNECT_DEBUG: '1',
+      });
+      assert.equal(login.code, 0, login.stderr);
+      assert.equal(jsonOf(login).sub, 'alice');
+      assert.deepEqual([...browserUrl(login.stderr).searchParams.keys()].sort(), ['client_id', 'request_uri']);
+      assert.match(login.stderr, /debug: authorization: the request was pushed to .*\/request and accepted/);
+    });
+  }
+
+  test('a wrong client id: refused at once, before the browser opens, with the provider\'s reason', async () => {
+    const browser = neverOpened();
+    const started = Date.now();
+    const login = await runCli(['login', '--issuer', offered.issuer, '--client-id', 'nobody-registered-me', '--profile', profileFor('par-client'), '--json'], {
+      BROWSER: browser.BROWSER,
+    });
+    assert.equal(login.code, 1);
+    const out = jsonOf(login);
+    assert.equal(out.error, 'invalid_client');
+    assert.match(String(out.error_description), /^The provider refused the sign-in request before the browser opened: the provider did not accept this client/);
+    assert.equal(browser.opened(), false);
+    assert.ok(Date.now() - started < 10_000, 'no waiting for a timeout');
+  });
+
+  test('a redirect URI the provider does not know: refused before the browser opens (library)', async () => {
+    const opened: string[] = [];
+    const attempt = startSignIn({
+      settings: { issuer: offered.issuer, clientId: offered.publicClientId, redirectUri: 'http://127.0.0.1/not/registered' },
+      profile: profileFor('par-redirect'),
+      store: new TokenStore(keychainStore()),
+      browser: { open: async (url) => void opened.push(url) },
+      timeoutMs: 30_000,
+    });
+    await assert.rejects(attempt.result, (error: ProviderError) => {
+      assert.ok(error instanceof ProviderError, String(error));
+      assert.match(error.code, /^invalid_(redirect_uri|request)$/);
+      assert.match(error.message, /before the browser opened/);
+      assert.match(error.description ?? '', /redirect_uri/);
+      return true;
+    });
+    assert.deepEqual(opened, []);
+  });
+
+  test('with PAR, a timeout no longer blames the client id or redirect URI (they were checked)', async () => {
+    const login = await runCli(['login', '--issuer', offered.issuer, '--client-id', offered.publicClientId, '--profile', profileFor('par-timeout'), '--timeout', '2'], {
+      BROWSER: 'true',
+    });
+    assert.equal(login.code, 1);
+    assert.match(
+      login.stderr,
+      /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\. Likely causes: the browser window was closed, or the sign-in was left unfinished\. To wait longer, pass --timeout SECONDS \(now 2\)\.$/m,
+    );
+  });
+});
