@@ -3,6 +3,7 @@
 import * as oidc from 'openid-client';
 import { ConnectError } from './errors.js';
 import { limitedFetch } from './limited-fetch.js';
+import { printable } from './printable.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { debug } from './debug.js';
 import { forgetProvider, keepable, readProviderCache, updateProviderCache } from './provider-cache.js';
@@ -69,6 +70,18 @@ export interface DiscoverOptions {
    * received a while ago (after a crash) allows for the time since it arrived.
    */
   clockToleranceSeconds?: number;
+}
+
+/** A document for another issuer than the one configured: name both, since the fix is one of them. */
+function declaredIssuer(error: unknown, issuer: string): ConnectError | undefined {
+  const err = error as { code?: string; cause?: { attribute?: string; body?: { issuer?: unknown } } };
+  const declared = err?.cause?.body?.issuer;
+  if (err?.code !== 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || err.cause?.attribute !== 'issuer' || typeof declared !== 'string') return undefined;
+  return new ConnectError(
+    'discovery_failed',
+    `The provider's discovery document declares the issuer "${printable(declared, 200)}", not "${issuer}" as configured; ` +
+      'if that is the provider you mean, use its issuer exactly as declared (the document is not used otherwise).',
+  );
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
@@ -158,7 +171,7 @@ export async function discover(settings: ResolvedSettings, options: DiscoverOpti
       [oidc.customFetch]: learningFetch as oidc.CustomFetch,
     });
   } catch (error) {
-    throw fromOpenIdClient(error, 'discovery', issuer);
+    throw declaredIssuer(error, issuer) ?? fromOpenIdClient(error, 'discovery', issuer);
   }
   configure(config);
   // Kept only once openid-client accepted it (its issuer is this issuer).

@@ -27,6 +27,13 @@ function networkError(url: string, error: unknown, timeoutSeconds: number): Conn
   }
   if (!(error instanceof TypeError)) return undefined;
   const code = err.cause?.code ?? err.cause?.message ?? 'unknown network error';
+  // A plain-http server answering a TLS handshake: its reply is not a TLS record at all.
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/i.test(code)) {
+    return new ConnectError(
+      'network_error',
+      `The server at ${new URL(url).origin} does not speak https (TLS) (${code}); it may be a plain http server: check the issuer URL.`,
+    );
+  }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/i.test(code)) {
     return new ConnectError(
       'network_error',

@@ -28,6 +28,7 @@ function registrationAccount(profile: string): string {
 }
 
 const ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):session$/;
+const REGISTRATION_ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):client$/;
 
 function isStoredSession(value: unknown): value is StoredSession {
   const v = value as Partial<StoredSession> | null;
@@ -113,6 +114,14 @@ export class TokenStore {
   async profiles(): Promise<string[]> {
     return (await this.#secrets.list())
       .map((name) => ACCOUNT.exec(name)?.[1])
+      .filter((name): name is string => !!name)
+      .sort();
+  }
+
+  /** The profiles that have a registered client (dynamic registration), sorted. */
+  async registeredProfiles(): Promise<string[]> {
+    return (await this.#secrets.list())
+      .map((name) => REGISTRATION_ACCOUNT.exec(name)?.[1])
       .filter((name): name is string => !!name)
       .sort();
   }

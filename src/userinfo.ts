@@ -10,6 +10,14 @@ import type { TokenStore } from './token-store.js';
 
 /** Read userinfo again and keep its claims with the session (ID-token claims stay as they were). */
 export async function reloadUserInfo(store: TokenStore, profile: string): Promise<StoredSession> {
+  return (await readUserInfo(store, profile)).session;
+}
+
+/**
+ * What the userinfo endpoint answers now (its claims only, `sub` checked), and the session with them
+ * kept beside the ID token's.
+ */
+export async function readUserInfo(store: TokenStore, profile: string): Promise<{ userinfo: Record<string, unknown>; session: StoredSession }> {
   const session = await freshSession(store, profile);
   const config = await discover(resolveSettings(settingsOf(session)));
   const endpoint = config.serverMetadata().userinfo_endpoint;
@@ -22,5 +30,5 @@ export async function reloadUserInfo(store: TokenStore, profile: string): Promis
   }
   const updated: StoredSession = { ...session, claims: { ...session.claims, ...userinfo, sub: session.sub } };
   await store.save(profile, updated);
-  return updated;
+  return { userinfo, session: updated };
 }

@@ -43,6 +43,31 @@ async function authorize(redirectUri: string, extra: Record<string, string> = {}
   return { config, verifier, state, page };
 }
 
+describe('npm run provider', () => {
+  test('its port taken: it listens on a free port and says which, instead of failing', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { ROOT } = await import('./support/cli.js');
+    const main = join(ROOT, 'dist/test/provider/main.js');
+    const taken = await startTestProvider();
+    const child = spawn(process.execPath, [main, '--port', String(taken.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      for (let i = 0; i < 200 && !/issuer: +http/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const port = Number(/listens on port (\d+) instead/.exec(out)?.[1]);
+      assert.match(out, new RegExp(`^Port ${taken.port} is taken; the demo provider listens on port \\d+ instead \\(--port PORT picks one\\)\\.$`, 'm'));
+      assert.match(out, new RegExp(`issuer: +http://127\\.0\\.0\\.1:${port}$`, 'm'));
+      assert.equal((await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).status, 200);
+      assert.doesNotMatch(out, /EADDRINUSE/);
+    } finally {
+      child.kill();
+      await taken.close();
+    }
+  });
+});
+
 describe('demo provider', () => {
   test('discovery names the reference endpoints, S256 only, RFC 9207 iss', async () => {
     const meta = (await configFor()).serverMetadata();

@@ -16,7 +16,7 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser'],
   status: ['profile', 'json', 'all'],
   token: ['profile'],
   logout: ['profile', 'json', 'everywhere', 'timeout'],
@@ -43,6 +43,8 @@ export interface ParsedCommand {
   url?: string;
   /** status --all */
   all?: boolean;
+  /** login --no-browser: print the URL, start no browser. */
+  noBrowser?: boolean;
   /** logout --everywhere */
   everywhere?: boolean;
   /** discover: what the user typed (an e-mail address, an acct: URI or an issuer URL). */
@@ -75,7 +77,8 @@ in the OS keychain.
 
 Commands:
   login     Sign in and store the session in the keychain
-  status    Show whether the profile is signed in (never prints a token); --all: every profile
+  status    Show whether the profile is signed in (never prints a token); --all: every profile,
+            signed in or registered
   token     Print a valid access token, renewed when near expiry, and nothing else, for scripts
   logout    Forget the profile's tokens and revoke them at the provider; --everywhere also ends
             the provider's single sign-on session (in the browser, or with the access token)
@@ -118,6 +121,9 @@ Options for login:
   --allow-origin ORIGIN      A resource server fetch may send the access token to (repeatable), kept
                                with the profile, e.g. https://api.example.com
   --config FILE              Read these settings from a JSON file; flags override it
+  --no-browser               Start no browser: print the URL (stderr) for a browser elsewhere, and wait
+  Without --issuer, login uses the client registered in the profile, else the settings the profile
+  last signed in with: "login --profile NAME" signs that profile in again.
 
 Options for every command:
   --profile NAME             Keychain profile (default: $CONNECT_PROFILE, else "default")
@@ -176,6 +182,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         data: { type: 'string', short: 'd' },
         include: { type: 'boolean', short: 'i', default: false },
         'allow-origin': { type: 'string', multiple: true },
+        'no-browser': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -263,6 +270,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   }
   if (command === 'registration' && action === 'update' && !values.details) throw new UsageError('registration update needs --details FILE.json');
   if (values.all) run.all = true;
+  if (values['no-browser']) run.noBrowser = true;
   if (values.everywhere) run.everywhere = true;
   if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
 

@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { getAccessToken } from '../access-token.js';
 import { onRefreshNotice } from '../refresh.js';
 import { authorizedFetch } from '../authorized-fetch.js';
-import { reloadUserInfo } from '../userinfo.js';
+import { readUserInfo } from '../userinfo.js';
+import { settingsOf } from '../session.js';
 import { setDebugSink, debug } from '../debug.js';
 import { ConnectError, isConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
@@ -109,12 +110,21 @@ function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
 async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
   let settings = run.settings as NonNullable<ParsedCommand['settings']>;
   if (!settings.issuer) {
-    const registration = await store.loadRegistration(run.profile);
-    if (!registration) {
-      throw new UsageError(`login needs --issuer URL (or "issuer" in --config), or a client registered in profile "${run.profile}" (${IDENTITY.cliName} register)`);
-    }
     const { issuer: _issuer, clientId: _clientId, ...given } = settings;
-    settings = settingsFromRegistration(registration, given, io);
+    const registration = await store.loadRegistration(run.profile);
+    // No issuer given: the client registered in the profile, else the settings the profile last
+    // signed in with (sign in again with `login --profile NAME`), the flags given overriding them.
+    const previous = registration ? null : await store.load(run.profile).catch(() => null);
+    if (registration) settings = settingsFromRegistration(registration, given, io);
+    else if (previous) {
+      settings = { ...settingsOf(previous), ...given };
+      if (!run.json) io.err(`Signing in again to ${previous.issuer} as client "${previous.clientId}", with the settings profile "${run.profile}" last used.\n`);
+    } else {
+      throw new UsageError(
+        `login needs --issuer URL (or "issuer" in --config), a client registered in profile "${run.profile}" (${IDENTITY.cliName} register), ` +
+          `or a profile that was signed in before (${IDENTITY.cliName} login --profile NAME signs it in again)`,
+      );
+    }
   }
   let interrupted = false;
   const cleanups: Array<() => unknown> = [];
@@ -123,9 +133,13 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     profile: run.profile,
     store,
     timeoutMs: run.timeoutSeconds * 1000,
+    // --no-browser: nothing is started here; the URL is for a browser elsewhere (another screen, another session).
+    ...(run.noBrowser ? { browser: { open: async () => {} } } : {}),
     onEvent: (event) => {
       debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
-      if (event.type === 'browser-opening') {
+      if (event.type === 'browser-opening' && run.noBrowser) {
+        io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.url}\n`);
+      } else if (event.type === 'browser-opening') {
         io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
       } else if (event.type === 'browser-failed') {
         io.err(`warning: ${printable(event.error.message)}\n`);
@@ -185,9 +199,24 @@ async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
       const session = await store.load(profile).catch(() => null);
       if (session) sessions.push({ profile, summary: summarize(session) });
     }
-    if (run.json) io.out(`${JSON.stringify({ status: 'ok', profiles: sessions.map((s) => signedInJson(s.profile, s.summary)) })}\n`);
-    else if (!sessions.length) io.out('No profile is signed in.\n');
-    else io.out(sessions.map((s) => describeSession(s.profile, s.summary)).join('\n'));
+    // Profiles with a registered client (connect-login register) but no session: signed out, and listed.
+    const signedIn = new Set(sessions.map((s) => s.profile));
+    const registered = [];
+    for (const profile of await store.registeredProfiles()) {
+      if (signedIn.has(profile)) continue;
+      const registration = await store.loadRegistration(profile).catch(() => null);
+      if (registration) registered.push({ status: 'signed_out', profile, issuer: registration.issuer, client_id: registration.clientId });
+    }
+    if (run.json) {
+      io.out(`${JSON.stringify({ status: 'ok', profiles: [...sessions.map((s) => signedInJson(s.profile, s.summary)), ...registered] })}\n`);
+    } else if (!sessions.length && !registered.length) io.out('No profile is signed in.\n');
+    else {
+      const lines = [
+        ...sessions.map((s) => describeSession(s.profile, s.summary)),
+        ...registered.map((r) => `Profile "${r.profile}" is not signed in (client "${printable(r.client_id)}" registered at ${printable(r.issuer)}).\n`),
+      ];
+      io.out(lines.join('\n'));
+    }
     return EXIT_OK;
   }
   const session = await store.load(run.profile);
@@ -250,7 +279,8 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
 }
 
 async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
-  const claims = (await reloadUserInfo(store, run.profile)).claims;
+  // What the userinfo endpoint answered, and nothing else (no ID-token claims such as nonce or aud).
+  const claims = (await readUserInfo(store, run.profile)).userinfo;
   if (run.json) io.out(`${JSON.stringify({ status: 'ok', profile: run.profile, claims })}\n`);
   else io.out(Object.entries(claims).map(([k, v]) => `${printable(k)}: ${printable(typeof v === 'string' ? v : JSON.stringify(v))}`).join('\n') + '\n');
   return EXIT_OK;

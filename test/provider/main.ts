@@ -16,12 +16,19 @@ if (registration !== 'off' && registration !== 'open' && registration !== 'manag
   process.exit(2);
 }
 
-const provider = await startTestProvider({
-  port: Number(values.port),
+const options = {
   accessTokenTtl: Number(values['access-token-ttl']),
   registration,
   // Pushed authorization requests (RFC 9126): the client checks itself at the provider before the browser opens.
   par: 'on',
+} as const;
+const wanted = Number(values.port);
+const provider = await startTestProvider({ ...options, port: wanted }).catch(async (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE') throw error;
+  // The port is taken (another demo provider, another program): any free port, and say which.
+  const elsewhere = await startTestProvider(options);
+  console.error(`Port ${wanted} is taken; the demo provider listens on port ${elsewhere.port} instead (--port PORT picks one).`);
+  return elsewhere;
 });
 
 console.log(`Demo provider running.
