@@ -5,6 +5,7 @@ import { readConfigFile, settingsFromConfig } from '../config-file.js';
 import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
 import type { ProviderSettings } from '../settings.js';
 import { IDENTITY } from '../identity.js';
+import { SHELLS, commandHelp, completionScript, didYouMean } from './help.js';
 
 export class UsageError extends Error {
   readonly code = 'usage';
@@ -15,18 +16,18 @@ export const REGISTRATION_ACTIONS = ['show', 'update', 'delete'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
-const OPTIONS_OF: Record<Command, readonly string[]> = {
+export const OPTIONS_OF: Record<Command, readonly string[]> = {
   login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser'],
-  status: ['profile', 'json', 'all'],
-  token: ['profile'],
-  logout: ['profile', 'json', 'everywhere', 'timeout'],
+  status: ['profile', 'config', 'json', 'all'],
+  token: ['profile', 'config'],
+  logout: ['profile', 'config', 'json', 'everywhere', 'timeout'],
   'redirect-defaults': ['technology', 'client-id', 'json'],
-  deliver: ['profile', 'json'],
+  deliver: ['profile', 'config', 'json'],
   discover: ['json'],
-  register: ['issuer', 'initial-access-token-env', 'software-statement', 'details', 'request-only', 'out', 'profile', 'json'],
-  registration: ['details', 'profile', 'json'],
-  userinfo: ['profile', 'json'],
-  fetch: ['profile', 'request', 'header', 'data', 'include', 'allow-origin'],
+  register: ['issuer', 'initial-access-token-env', 'software-statement', 'details', 'request-only', 'out', 'config', 'profile', 'json'],
+  registration: ['details', 'profile', 'config', 'json'],
+  userinfo: ['profile', 'config', 'json'],
+  fetch: ['profile', 'config', 'request', 'header', 'data', 'include', 'allow-origin'],
 };
 
 export interface ParsedCommand {
@@ -68,7 +69,12 @@ export interface ParsedCommand {
   action?: (typeof REGISTRATION_ACTIONS)[number];
 }
 
-export type ParseResult = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; run: ParsedCommand };
+export type ParseResult =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'command-help'; command: string; text: string }
+  | { kind: 'completion'; script: string }
+  | { kind: 'run'; run: ParsedCommand };
 
 export const USAGE = `Usage: ${IDENTITY.cliName} <command> [options]
 
@@ -104,6 +110,10 @@ Commands:
   redirect-defaults --technology T --client-id ID
             Print the redirect URIs the provider sets up by default for a technology:
             ${TECHNOLOGIES.join(', ')}
+  help [COMMAND]
+            Show a command's own help, with examples, environment and exit status (also COMMAND --help)
+  completion bash|zsh|powershell
+            Print a shell completion script
 
 Options for login:
   --issuer URL               The provider's issuer (discovery at /.well-known/openid-configuration)
@@ -186,15 +196,33 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // An unknown option: suggest the closest one the command takes.
+    const message = (error as Error).message;
+    const unknown = /Unknown option '--([^']+)'/.exec(message)?.[1];
+    const guess = argv.find((a) => COMMANDS.includes(a as Command)) as Command | undefined;
+    const candidates = guess ? OPTIONS_OF[guess] : [...new Set(Object.values(OPTIONS_OF).flat())];
+    throw new UsageError(unknown ? `${message.split('.')[0]}${didYouMean(unknown, candidates, '--')}` : message);
   }
   const { values, positionals } = parsed;
+  const known = COMMANDS.join(', ');
+  const [command, ...extra] = positionals;
+  if (command === 'help' || (values.help && command && COMMANDS.includes(command as Command))) {
+    const about = command === 'help' ? extra[0] : command;
+    if (!about) return { kind: 'help' };
+    if (!COMMANDS.includes(about as Command) && about !== 'completion' && about !== 'help') {
+      throw new UsageError(`unknown command "${about}"${didYouMean(about, [...COMMANDS, 'completion'])} (expected ${known})`);
+    }
+    return { kind: 'command-help', command: about, text: commandHelp(about, OPTIONS_OF[about as Command] ?? []) };
+  }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
-  const known = COMMANDS.join(', ');
-  if (positionals.length === 0) throw new UsageError(`a command is required (${known})`);
-  const [command, ...extra] = positionals;
-  if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command "${command}" (expected ${known})`);
+  if (command === 'completion') {
+    const shell = extra[0] as (typeof SHELLS)[number];
+    if (!SHELLS.includes(shell)) throw new UsageError(`completion needs one of: ${SHELLS.join(', ')}${extra[0] ? didYouMean(extra[0], SHELLS) : ''}`);
+    return { kind: 'completion', script: completionScript(shell, [...COMMANDS, 'help', 'completion'], OPTIONS_OF) };
+  }
+  if (!command) throw new UsageError(`a command is required (${known})`);
+  if (!COMMANDS.includes(command as Command)) throw new UsageError(`unknown command "${command}"${didYouMean(command, [...COMMANDS, 'help', 'completion'])} (expected ${known})`);
   const url = command === 'deliver' || command === 'fetch' ? extra.shift() : undefined;
   if (command === 'deliver' && !url) throw new UsageError('deliver needs the URL to hand over');
   if (command === 'fetch' && !url) throw new UsageError('fetch needs the URL of the resource');
@@ -265,8 +293,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (values['request-only']) run.requestOnly = true;
   if (values.out) run.out = values.out;
   if (command === 'register') {
-    if (values.issuer) run.issuer = values.issuer;
-    if (!values['request-only'] && !values.issuer) throw new UsageError('register needs --issuer URL (or --request-only to write the request documents)');
+    const issuer = values.issuer ?? config.issuer;
+    if (issuer) run.issuer = issuer;
+    if (!values['request-only'] && !issuer) throw new UsageError('register needs --issuer URL (or --request-only to write the request documents)');
   }
   if (command === 'registration' && action === 'update' && !values.details) throw new UsageError('registration update needs --details FILE.json');
   if (values.all) run.all = true;

@@ -20,6 +20,7 @@ import { sendHandoff, serveHandoff } from '../handoff.js';
 import { signOut, type SignOutResult } from '../sign-out.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
+import { closest } from './help.js';
 import type { Io } from './io.js';
 import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration } from './registration-commands.js';
 import { IDENTITY } from '../identity.js';
@@ -221,8 +222,17 @@ async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
   }
   const session = await store.load(run.profile);
   if (!session) {
+    // A mistyped profile name: say which profiles there are, and which one was likely meant.
     if (run.json) io.out(`${JSON.stringify({ status: 'signed_out', profile: run.profile })}\n`);
-    else io.out(`Profile "${run.profile}" is not signed in.\n`);
+    else {
+      const known = [...new Set([...(await store.profiles()), ...(await store.registeredProfiles())])].sort();
+      const others = known.filter((p) => p !== run.profile);
+      let line = `Profile "${run.profile}" is not signed in.`;
+      if (others.length) line += ` Known profiles: ${others.map((p) => `"${p}"`).join(', ')}.`;
+      const meant = closest(run.profile, others);
+      if (meant) line += ` Did you mean "${meant}"?`;
+      io.out(`${line}\n`);
+    }
     return EXIT_FAILURE;
   }
   const summary = summarize(session);
@@ -325,6 +335,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const parsed = parseCommandLine(argv, env);
     if (parsed.kind === 'help') {
       io.out(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (parsed.kind === 'command-help') {
+      io.out(`${parsed.text}\n`);
+      return EXIT_OK;
+    }
+    if (parsed.kind === 'completion') {
+      io.out(parsed.script);
       return EXIT_OK;
     }
     if (parsed.kind === 'version') {
