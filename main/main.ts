@@ -211,6 +211,11 @@ async function start(): Promise<void> {
     bringToFront();
     return result;
   });
+  handle('signInOnAnotherDevice', async () => {
+    const result = await api.signInOnAnotherDevice();
+    bringToFront();
+    return result;
+  });
   handle('submitCode', (code) =>
     typeof code === 'string' && code.length <= 4096
       ? api.submitCode(code)

@@ -8,6 +8,7 @@ const EVENT_CHANNEL: typeof EventChannel = 'connect:event';
 const CHANNELS: typeof Channels = {
   state: 'connect:state',
   signIn: 'connect:sign-in',
+  signInOnAnotherDevice: 'connect:sign-in-device',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
   openBrowserAgain: 'connect:open-browser-again',
@@ -25,6 +26,7 @@ const CHANNELS: typeof Channels = {
 const api: ConnectApi = {
   state: () => ipcRenderer.invoke(CHANNELS.state),
   signIn: () => ipcRenderer.invoke(CHANNELS.signIn),
+  signInOnAnotherDevice: () => ipcRenderer.invoke(CHANNELS.signInOnAnotherDevice),
   submitCode: (code: string) => ipcRenderer.invoke(CHANNELS.submitCode, String(code)),
   cancelSignIn: () => ipcRenderer.invoke(CHANNELS.cancelSignIn),
   openBrowserAgain: () => ipcRenderer.invoke(CHANNELS.openBrowserAgain),

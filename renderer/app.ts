@@ -1,5 +1,5 @@
 // The renderer: an ordinary page that knows only window.connect (claims and expiry, never tokens).
-import type { AppState, ConnectApi, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app-api.js';
+import type { AppState, ConnectApi, DeviceCodeView, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app-api.js';
 
 declare global {
   interface Window {
@@ -10,7 +10,7 @@ declare global {
 type SignedIn = Extract<AppState, { signedIn: true }>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SCREENS = ['loading', 'setup', 'damaged', 'signed-out', 'waiting', 'signed-in'] as const;
+const SCREENS = ['loading', 'setup', 'damaged', 'signed-out', 'waiting', 'device', 'signed-in'] as const;
 let settings: SettingsView | undefined;
 let current: AppState | undefined;
 
@@ -271,6 +271,67 @@ $('sign-in').addEventListener('click', async () => {
   }
 });
 
+// Sign-in on another device: the page and code arrive as a `device-code` event while this waits.
+let deviceExpiresAt = 0;
+$('sign-in-device').addEventListener('click', async () => {
+  showError(null);
+  showNotice('');
+  $('device-asking').hidden = false;
+  $('device-shown').hidden = true;
+  show('device');
+  $('device-cancel').focus();
+  const result = await window.connect.signInOnAnotherDevice();
+  deviceExpiresAt = 0;
+  if (result.ok) {
+    render(result.value);
+    $('refresh').focus();
+  } else {
+    showError(result.error);
+    await reload();
+    $('sign-in-device').focus();
+  }
+});
+
+$('device-cancel').addEventListener('click', () => void window.connect.cancelSignIn());
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** The QR code as SVG squares (no image URL, no inline markup: the page's CSP allows neither need). */
+function drawQr(modules: boolean[][]): SVGSVGElement {
+  const quiet = 4;
+  const size = modules.length + 2 * quiet;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${size} ${size}`);
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  const back = document.createElementNS(SVG, 'rect');
+  for (const [name, value] of [['width', size], ['height', size], ['fill', '#fff']] as const) back.setAttribute(name, String(value));
+  svg.append(back);
+  modules.forEach((row, y) =>
+    row.forEach((dark, x) => {
+      if (!dark) return;
+      const cell = document.createElementNS(SVG, 'rect');
+      for (const [name, value] of [['x', x + quiet], ['y', y + quiet], ['width', 1], ['height', 1], ['fill', '#000']] as const) cell.setAttribute(name, String(value));
+      svg.append(cell);
+    }),
+  );
+  return svg;
+}
+
+function showDeviceCode(code: DeviceCodeView): void {
+  $('device-uri').textContent = code.verificationUri;
+  $('device-code').textContent = code.userCode;
+  $('device-qr').replaceChildren(drawQr(code.qr));
+  deviceExpiresAt = code.expiresAt;
+  $('device-expiry').textContent = deviceExpiryText();
+  $('device-asking').hidden = true;
+  $('device-shown').hidden = false;
+}
+
+function deviceExpiryText(): string {
+  const seconds = Math.max(0, Math.round((deviceExpiresAt - Date.now()) / 1000));
+  return `The code expires in ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}.`;
+}
+
 $('paste').addEventListener('submit', async (event) => {
   event.preventDefault();
   const result = await window.connect.submitCode($<HTMLInputElement>('code').value);
@@ -327,6 +388,7 @@ $('sign-out-everywhere').addEventListener('click', (e) => void signOut(e.current
 // The countdown ticks here; a renewal in the background arrives as a `state` event.
 setInterval(() => {
   if (current?.signedIn && !$('signed-in').hidden) $('expiry').textContent = expiryText(current);
+  if (deviceExpiresAt && !$('device').hidden) $('device-expiry').textContent = deviceExpiryText();
 }, 1000);
 
 // What the app says unasked: a sign-in response the OS handed over that was refused, and the
@@ -334,6 +396,7 @@ setInterval(() => {
 window.connect.onEvent((event) => {
   if (event.type === 'error') showError(event.error);
   else if (event.type === 'keychain') $('keychain-waiting').hidden = !event.waiting;
+  else if (event.type === 'device-code') showDeviceCode(event.code);
   // A renewal (or a sign-out by one) changes what the signed-in screen shows; other screens keep
   // what the user is doing there.
   else if (!$('signed-in').hidden) render(event.state);

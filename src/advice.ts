@@ -18,6 +18,8 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   redirect_replayed: 'Nothing to do: this sign-in response was already used.',
   window_titles_unavailable: 'Choose another way to return to the app (loopback or the custom scheme) in the provider settings.',
   invalid_client: 'Check the client id and secret in the provider settings.',
+  device_flow_unsupported: 'Sign in with a browser on this computer, or use the oob redirect and paste the code.',
+  expired_token: 'Sign in again for a new code, and enter it on the other device in time.',
   invalid_redirect_uri: 'Register this redirect URI at the provider, or choose one it knows in the provider settings.',
   invalid_grant: 'Sign in again.',
   browser_open_failed: 'Open the sign-in page with "Open the browser again", or copy it into your browser.',

@@ -87,7 +87,25 @@ export type FieldProblems = Partial<Record<keyof SettingsInput, string>>;
  * - `state`: the session changed without the window asking (renewed in the background, or signed
  *   out because the provider refused the renewal).
  */
-export type AppEvent = { type: 'error'; error: ErrorView } | { type: 'keychain'; waiting: boolean } | { type: 'state'; state: AppState };
+export type AppEvent =
+  | { type: 'error'; error: ErrorView }
+  | { type: 'keychain'; waiting: boolean }
+  | { type: 'state'; state: AppState }
+  | { type: 'device-code'; code: DeviceCodeView };
+
+/**
+ * Sign-in on another device (RFC 8628): what to show the user. The user code is made to be shown
+ * (it is typed on the other device); the QR code holds the page with the code filled in.
+ */
+export interface DeviceCodeView {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** The QR code's modules, row by row (true: dark). */
+  qr: boolean[][];
+}
 
 /** Every call resolves; failures come back as `{ ok: false, error }` with a stable code. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView };
@@ -96,6 +114,11 @@ export interface ConnectApi {
   state(): Promise<Result<AppState>>;
   /** Opens the system browser and resolves when the attempt ends. */
   signIn(): Promise<Result<AppState>>;
+  /**
+   * Sign in on another device (a phone): a `device-code` event brings the page and code to show;
+   * resolves when the user finished there (cancelSignIn() ends it too).
+   */
+  signInOnAnotherDevice(): Promise<Result<AppState>>;
   /** oob: the code the user pasted. Fails (and the attempt keeps waiting) for a wrong code. */
   submitCode(code: string): Promise<Result<null>>;
   /** Cancels a sign-in in progress (its signIn() resolves with `cancelled`). */
@@ -138,6 +161,7 @@ export const EVENT_CHANNEL = 'connect:event';
 export const CHANNELS = {
   state: 'connect:state',
   signIn: 'connect:sign-in',
+  signInOnAnotherDevice: 'connect:sign-in-device',
   submitCode: 'connect:submit-code',
   cancelSignIn: 'connect:cancel-sign-in',
   openBrowserAgain: 'connect:open-browser-again',

@@ -31,6 +31,11 @@ import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { onRefreshNotice } from './refresh.js';
 import { reloadUserInfo } from './userinfo.js';
+import { deviceSignIn } from './device-sign-in.js';
+import { encode as encodeQr } from 'uqr';
+
+/** What the window can do with a sign-in in progress, whichever kind it is. */
+type Attempt = Pick<SignInAttempt, 'result' | 'submitCode' | 'deliverRedirect' | 'reopenBrowser' | 'cancel'>;
 
 export const DEMO_ISSUER = 'http://127.0.0.1:9090';
 /** The demo provider's public client: its id is the app's scheme, the provider's convention for Mac clients. */
@@ -110,7 +115,33 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     if (kind?.kind === 'custom-scheme' && options.receiveScheme) await options.receiveScheme(kind.scheme);
   };
   // The sign-in in progress: set at once (before its settings are read), so Cancel works right away.
-  let running: Promise<SignInAttempt> | undefined;
+  let running: Promise<Attempt> | undefined;
+
+  /** Sign-in on another device, as an attempt the window can cancel (it takes no code or URL). */
+  const deviceAttempt = (settings: ProviderSettings): Attempt => {
+    const controller = new AbortController();
+    const result = deviceSignIn({
+      settings,
+      profile,
+      store,
+      signal: controller.signal,
+      onCode: (code) => {
+        const qr = encodeQr(code.verificationUriComplete ?? code.verificationUri, { ecc: 'M', border: 0 }).data;
+        emit({ type: 'device-code', code: { ...code, expiresAt: Date.now() + code.expiresIn * 1000, qr } });
+      },
+    });
+    result.catch(() => {});
+    const notHere = (what: string) => async () => {
+      throw noPendingAttempt(what);
+    };
+    return {
+      result,
+      submitCode: notHere('A pasted code'),
+      deliverRedirect: notHere('A sign-in response URL'),
+      reopenBrowser: notHere('"Open the browser again"'),
+      cancel: () => controller.abort(),
+    };
+  };
   let loaded: { settings: StoredAppSettings; configured: boolean } | undefined;
   // The session as last read or written, so the window can ask often without touching the keychain.
   let cached: StoredSession | null | undefined;
@@ -234,7 +265,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     };
   };
 
-  const current = async (what: string): Promise<SignInAttempt> => {
+  const current = async (what: string): Promise<Attempt> => {
     if (!running) throw noPendingAttempt(what);
     return running;
   };
@@ -328,6 +359,18 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
             ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
           });
         });
+        try {
+          await (await running).result;
+        } finally {
+          running = undefined;
+        }
+        cached = undefined;
+        return view(await load());
+      }),
+    signInOnAnotherDevice: () =>
+      attempt(async () => {
+        if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
+        running = providerSettings().then((settings) => deviceAttempt(settings));
         try {
           await (await running).result;
         } finally {

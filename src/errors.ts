@@ -12,7 +12,8 @@ import { printable } from './printable.js';
  *   `id_token_invalid`, `userinfo_invalid`;
  * - signing in: `browser_open_failed`, `port_in_use`, `timeout`, `cancelled`, `state_mismatch`,
  *   `issuer_mismatch` (RFC 9207), `no_pending_attempt`, `redirect_replayed`, `invalid_code`,
- *   `window_titles_unavailable`, `scheme_unavailable` (the OS will not hand this custom scheme to the app);
+ *   `window_titles_unavailable`, `scheme_unavailable` (the OS will not hand this custom scheme to the app),
+ *   `device_flow_unsupported` (the provider offers no sign-in on another device);
  * - tokens: `not_signed_in`, `token_expired`, `session_expired` (refresh token refused: signed out),
  *   `unsupported_token_type` (not a Bearer token), `resource_not_allowed` (fetch to an origin the
  *   profile does not allow);
@@ -56,7 +57,8 @@ export type ClientErrorCode =
   | 'already_registered'
   | 'runtime_dir_unavailable'
   | 'settings_damaged'
-  | 'settings_not_saved';
+  | 'settings_not_saved'
+  | 'device_flow_unsupported';
 
 /**
  * A client code, or an authorization server's OAuth error code passed through as it came
@@ -110,6 +112,7 @@ const PROVIDER_SENTENCES: Record<string, string> = {
   invalid_software_statement: 'The provider refused the software statement.',
   unapproved_software_statement: 'The provider does not accept this software statement.',
   invalid_token: 'The provider refused the token (missing, expired, or revoked).',
+  expired_token: 'The code expired before it was entered on the other device.',
 };
 
 /** A human sentence for a provider error code, with the provider's own description appended. */

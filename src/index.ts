@@ -16,6 +16,7 @@ export {
   type SignInEvent,
   type SignInAttempt,
 } from './sign-in.js';
+export { deviceSignIn, type DeviceSignInOptions, type DeviceCode } from './device-sign-in.js';
 export {
   defaultRedirectUris,
   desktopDefaultRedirectUri,

@@ -4,7 +4,7 @@
 import { ConnectError, ProviderError, describeProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
 
-export type Step = 'discovery' | 'token' | 'userinfo' | 'revocation' | 'pushed authorization request';
+export type Step = 'discovery' | 'token' | 'userinfo' | 'revocation' | 'pushed authorization request' | 'device authorization';
 
 interface OpenIdLikeError {
   name?: string;

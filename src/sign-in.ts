@@ -92,12 +92,26 @@ export function noPendingAttempt(what: string): ConnectError {
   return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
 }
 
+/** The session with the settings it was signed in with, for refresh, revoke and logout. */
+export function withSettings(session: StoredSession, settings: ResolvedSettings, given: ProviderSettings): StoredSession {
+  return {
+    ...session,
+    redirectUri: settings.redirectUri,
+    ...(settings.clientSecret ? { clientSecret: settings.clientSecret } : {}),
+    ...(settings.endpoints ? { endpoints: settings.endpoints } : {}),
+    ...(given.logoutMethod ? { logoutMethod: settings.logoutMethod } : {}),
+    ...(given.postLogoutRedirectUri ? { postLogoutRedirectUri: settings.postLogoutRedirectUri } : {}),
+    ...(given.requestTimeoutSeconds ? { requestTimeoutSeconds: settings.requestTimeoutSeconds } : {}),
+    ...(settings.resourceOrigins.length ? { resourceOrigins: settings.resourceOrigins } : {}),
+  };
+}
+
 /**
  * Store the new session. If the keychain fails now (it was checked before the browser opened, so it
  * broke meanwhile), the tokens just issued would be left valid at the provider and known to nobody:
  * they are revoked (best effort) before the error is reported.
  */
-async function saveOrRevoke(store: TokenStore, profile: string, session: StoredSession, config: oidc.Configuration): Promise<void> {
+export async function saveOrRevoke(store: TokenStore, profile: string, session: StoredSession, config: oidc.Configuration): Promise<void> {
   try {
     await store.save(profile, session);
   } catch (error) {
@@ -197,14 +211,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
             issRequired: server.authorization_response_iss_parameter_supported === true,
           });
           emit({ type: 'exchanging' });
-          const session = await exchangeCode({ config, request, scope: settings.scope }, candidate.params);
-          session.redirectUri = settings.redirectUri;
-          if (settings.clientSecret) session.clientSecret = settings.clientSecret;
-          if (settings.endpoints) session.endpoints = settings.endpoints;
-          if (options.settings.logoutMethod) session.logoutMethod = settings.logoutMethod;
-          if (options.settings.postLogoutRedirectUri) session.postLogoutRedirectUri = settings.postLogoutRedirectUri;
-          if (options.settings.requestTimeoutSeconds) session.requestTimeoutSeconds = settings.requestTimeoutSeconds;
-          if (settings.resourceOrigins.length) session.resourceOrigins = settings.resourceOrigins;
+          const session = withSettings(await exchangeCode({ config, request, scope: settings.scope }, candidate.params), settings, options.settings);
           await saveOrRevoke(store, profile, session, config);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

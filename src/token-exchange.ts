@@ -62,7 +62,19 @@ export async function exchangeCode(context: ExchangeContext, params: URLSearchPa
   } catch (error) {
     throw fromOpenIdClient(error, 'token', server.token_endpoint);
   }
+  return { ...(await sessionFrom(config, tokens, context.scope)), redirectUri: request.redirectUri };
+}
 
+/**
+ * The session a grant's tokens make (a code exchange, or the device flow): a Bearer access token, an
+ * ID token (checked by openid-client), and userinfo about the same subject merged into its claims.
+ */
+export async function sessionFrom(
+  config: oidc.Configuration,
+  tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+  scope: string,
+): Promise<StoredSession> {
+  const server = config.serverMetadata();
   checkIssuedToken(tokens.token_type, tokens.access_token);
   const idClaims = tokens.claims();
   if (!idClaims) throw new ConnectError('id_token_invalid', 'The provider returned no ID token.');
@@ -82,8 +94,8 @@ export async function exchangeCode(context: ExchangeContext, params: URLSearchPa
     version: 1,
     issuer: server.issuer,
     clientId: config.clientMetadata().client_id,
-    redirectUri: request.redirectUri,
-    scope: tokens.scope ?? context.scope,
+    redirectUri: '',
+    scope: tokens.scope ?? scope,
     sub: idClaims.sub,
     claims,
     accessToken: tokens.access_token,

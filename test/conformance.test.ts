@@ -165,7 +165,7 @@ const CASES: Case[] = [
     module: 'oidcc-client-test-discovery-issuer-mismatch',
     what: 'a discovery document naming another issuer',
     tamper: () => ({ discovery: (doc) => ({ ...doc, issuer: 'https://attacker.example' }) }),
-    expect: { code: 'discovery_failed', message: /issuer does not match/ },
+    expect: { code: 'discovery_failed', message: /declares the issuer "https:\/\/attacker\.example", not "http:\/\/127\.0\.0\.1:\d+" as configured/ },
   },
 ];
 

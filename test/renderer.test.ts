@@ -216,6 +216,61 @@ describe('the app window', () => {
     await page.close();
   });
 
+  test('sign in on another device: the page, the code and a QR code; entered on the phone, the window signs in by itself', async () => {
+    const devices = await startTestProvider({ deviceFlow: true });
+    try {
+      const profile = testProfile('ui-device');
+      profiles.push(profile);
+      const api = createDesktopClient({ settings: { issuer: devices.issuer, clientId: devices.publicClientId }, profile, store, platform: 'linux', timeoutMs: 30_000 });
+      const page = await host.open(windows, api, 'light');
+      await page.locator('#signed-out').waitFor();
+      await page.locator('#sign-in-device').click();
+      await page.locator('#device-shown').waitFor();
+      const code = await page.locator('#device-code').innerText();
+      assert.match(code, /^[A-Z]{4}-[A-Z]{4}$/);
+      assert.equal(await page.locator('#device-uri').innerText(), `${devices.issuer}/device`);
+      assert.match(await page.locator('#device-expiry').innerText(), /^The code expires in (9|10):\d\d\.$/);
+      const cells = await page.locator('#device-qr svg rect').count();
+      assert.ok(cells > 100, `a QR code is drawn (${cells} squares)`);
+      await shot(page, 'device-light');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot(page, 'device-dark');
+      // On the phone: the page with the code filled in (what the QR code holds), then sign in there.
+      await user.opener().open(`${devices.issuer}/device?user_code=${code}`);
+      await page.locator('#signed-in').waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator('#name').innerText(), 'Alice Example');
+      await page.close();
+    } finally {
+      await devices.close();
+    }
+  });
+
+  test('sign in on another device: Cancel, and a provider without it says what to do instead', async () => {
+    const devices = await startTestProvider({ deviceFlow: true });
+    try {
+      const profile = testProfile('ui-device-cancel');
+      profiles.push(profile);
+      const api = createDesktopClient({ settings: { issuer: devices.issuer, clientId: devices.publicClientId }, profile, store, platform: 'linux', timeoutMs: 30_000 });
+      const page = await host.open(windows, api, 'light');
+      await page.locator('#sign-in-device').click();
+      await page.locator('#device-shown').waitFor();
+      await page.locator('#device-cancel').click();
+      await page.locator('#error').waitFor();
+      assert.equal(await page.locator('#error-code').innerText(), 'cancelled');
+      await page.locator('#signed-out').waitFor();
+      await page.close();
+    } finally {
+      await devices.close();
+    }
+    const page = await host.open(windows, client(), 'light');
+    await page.locator('#sign-in-device').click();
+    await page.locator('#error').waitFor();
+    assert.equal(await page.locator('#error-code').innerText(), 'device_flow_unsupported');
+    assert.equal(await page.locator('#error-advice').innerText(), 'Sign in with a browser on this computer, or use the oob redirect and paste the code.');
+    await page.locator('#signed-out').waitFor();
+    await page.close();
+  });
+
   test('waiting: the browser hint, Cancel and "Open the browser again"; cancelling says what happened', async () => {
     const api = client({ noBrowser: true });
     for (const scheme of ['light', 'dark'] as const) {

@@ -17,7 +17,7 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 export const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser', 'device'],
   status: ['profile', 'config', 'json', 'all'],
   token: ['profile', 'config'],
   logout: ['profile', 'config', 'json', 'everywhere', 'timeout'],
@@ -46,6 +46,8 @@ export interface ParsedCommand {
   all?: boolean;
   /** login --no-browser: print the URL, start no browser. */
   noBrowser?: boolean;
+  /** login --device: sign in on another device (RFC 8628). */
+  device?: boolean;
   /** logout --everywhere */
   everywhere?: boolean;
   /** discover: what the user typed (an e-mail address, an acct: URI or an issuer URL). */
@@ -132,6 +134,7 @@ Options for login:
                                with the profile, e.g. https://api.example.com
   --config FILE              Read these settings from a JSON file; flags override it
   --no-browser               Start no browser: print the URL (stderr) for a browser elsewhere, and wait
+  --device                   Sign in on another device (a phone): print a page and a code to enter there
   Without --issuer, login uses the client registered in the profile, else the settings the profile
   last signed in with: "login --profile NAME" signs that profile in again.
 
@@ -193,6 +196,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         include: { type: 'boolean', short: 'i', default: false },
         'allow-origin': { type: 'string', multiple: true },
         'no-browser': { type: 'boolean', default: false },
+        device: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -300,6 +304,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (command === 'registration' && action === 'update' && !values.details) throw new UsageError('registration update needs --details FILE.json');
   if (values.all) run.all = true;
   if (values['no-browser']) run.noBrowser = true;
+  if (values.device) run.device = true;
+  if (values.device && (values['no-browser'] || values['redirect-uri'])) throw new UsageError('--device signs in on another device: it takes no --no-browser or --redirect-uri');
   if (values.everywhere) run.everywhere = true;
   if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
 

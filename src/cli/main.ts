@@ -7,7 +7,9 @@ import { getAccessToken } from '../access-token.js';
 import { onRefreshNotice } from '../refresh.js';
 import { authorizedFetch } from '../authorized-fetch.js';
 import { readUserInfo } from '../userinfo.js';
+import { deviceSignIn } from '../device-sign-in.js';
 import { settingsOf } from '../session.js';
+import type { ProviderSettings } from '../settings.js';
 import { setDebugSink, debug } from '../debug.js';
 import { ConnectError, isConnectError } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
@@ -127,6 +129,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
       );
     }
   }
+  if (run.device) return deviceLogin(run, settings, store, io);
   let interrupted = false;
   const cleanups: Array<() => unknown> = [];
   const attempt: SignInAttempt = startSignIn({
@@ -144,6 +147,12 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
         io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
       } else if (event.type === 'browser-failed') {
         io.err(`warning: ${printable(event.error.message)}\n`);
+        if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+          io.err(
+            'No display was found, so no browser can start here. Sign in on another device instead (login --device), ' +
+              'open the URL above in a browser elsewhere (login --no-browser), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
+          );
+        }
       } else if (event.type === 'response-rejected') {
         if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${printable(event.error.message)} Still waiting...\n`);
       } else if (event.type === 'waiting') {
@@ -183,6 +192,35 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
   } finally {
     process.off('SIGINT', onSigint);
     for (const cleanup of cleanups) await cleanup();
+  }
+}
+
+/** login --device: sign in on another device (RFC 8628); the code goes to stderr, the result to stdout. */
+async function deviceLogin(run: ParsedCommand, settings: ProviderSettings, store: TokenStore, io: Io): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await deviceSignIn({
+      settings,
+      profile: run.profile,
+      store,
+      signal: controller.signal,
+      onCode: (code) => {
+        const minutes = Math.max(1, Math.round(code.expiresIn / 60));
+        io.err(
+          `To sign in, open this page on any device (a phone will do):\n  ${printable(code.verificationUri)}\n` +
+            `and enter the code:  ${printable(code.userCode)}\n` +
+            (code.verificationUriComplete ? `(or open ${printable(code.verificationUriComplete)}, which has the code filled in)\n` : '') +
+            `Waiting for you to finish there (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'}; Ctrl+C to cancel)...\n`,
+        );
+      },
+    });
+    if (run.json) io.out(`${JSON.stringify(signedInJson(run.profile, summary))}\n`);
+    else io.out(describeSession(run.profile, summary));
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
 

@@ -21,6 +21,8 @@ const options = {
   registration,
   // Pushed authorization requests (RFC 9126): the client checks itself at the provider before the browser opens.
   par: 'on',
+  // Sign-in on another device (RFC 8628): connect-login login --device.
+  deviceFlow: true,
 } as const;
 const wanted = Number(values.port);
 const provider = await startTestProvider({ ...options, port: wanted }).catch(async (error: NodeJS.ErrnoException) => {

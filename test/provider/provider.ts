@@ -47,6 +47,10 @@ export interface TestProviderOptions {
    * so that tests can read the authorization request in the browser's URL; the demo offers it.
    */
   par?: 'off' | 'on' | 'required';
+  /** The device authorization grant (RFC 8628) for the demo clients. Default off. */
+  deviceFlow?: boolean;
+  /** Seconds a device code lives. Default 600. */
+  deviceCodeTtl?: number;
 }
 
 export interface TestProvider {
@@ -107,7 +111,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
 
   const nativeClient = {
     application_type: 'native' as const,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', ...(options.deviceFlow ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])],
     response_types: ['code' as const],
   };
 
@@ -159,6 +163,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
           : { enabled: true, initialAccessToken: initialAccessToken ?? false },
       // RFC 7592: read, update and delete with the registration access token.
       registrationManagement: { enabled: registration !== 'off' },
+      deviceFlow: { enabled: options.deviceFlow ?? false },
       pushedAuthorizationRequests: {
         enabled: (options.par ?? 'off') !== 'off',
         requirePushedAuthorizationRequests: options.par === 'required',
@@ -171,6 +176,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,
       AuthorizationCode: 60,
+      DeviceCode: options.deviceCodeTtl ?? 600,
       IdToken: 3600,
       RefreshToken: 14 * 24 * 3600,
       Grant: 14 * 24 * 3600,

@@ -15,9 +15,9 @@ if (!binary) {
 
 let provider: TestProvider | undefined;
 if (!process.argv.includes('--no-provider')) {
-  provider = await startTestProvider({ port: Number(process.env.CONNECT_DEMO_PORT ?? 9090), registration: 'open', par: 'on' }).catch(async () =>
+  provider = await startTestProvider({ port: Number(process.env.CONNECT_DEMO_PORT ?? 9090), registration: 'open', par: 'on', deviceFlow: true }).catch(async () =>
     // 9090 taken: any free port.
-    startTestProvider({ registration: 'open', par: 'on' }),
+    startTestProvider({ registration: 'open', par: 'on', deviceFlow: true }),
   );
   console.log(`Demo provider: ${provider.issuer} (any login name and password work)`);
 }

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { BrowserOpener } from '../../src/browser/opener.js';
 import { launchChromium } from './chromium.js';
 import { actOnProviderPages, type ProviderPagesOptions, type ProviderStep } from './provider-pages.js';
@@ -19,6 +19,11 @@ export class SharedBrowser {
     shared.#browser = await launchChromium();
     shared.#context = await shared.#browser.newContext();
     return shared;
+  }
+
+  /** A new tab in this browser, for a test that acts on the pages itself. */
+  page(): Promise<Page> {
+    return this.#context.newPage();
   }
 
   /** The system browser for the app under test: opens the URL and acts as the user. */

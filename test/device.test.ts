@@ -1,0 +1,100 @@
+// Sign-in on another device (RFC 8628, issue #18): connect-login login --device and the library's
+// deviceSignIn, against oidc-provider with the device flow on and off, the code entered by real
+// chromium on the provider's pages as a phone would.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { deviceSignIn, type DeviceCode } from '../src/device-sign-in.js';
+import { ConnectError } from '../src/errors.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { TokenStore } from '../src/token-store.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { jsonOf, profileTracker, runCli, startCli } from './support/cli.js';
+import { SharedBrowser } from './support/shared-browser.js';
+
+let provider: TestProvider;
+let shortLived: TestProvider;
+let without: TestProvider;
+let phone: SharedBrowser;
+const { profileFor, signOutAll } = profileTracker();
+
+before(async () => {
+  provider = await startTestProvider({ deviceFlow: true });
+  shortLived = await startTestProvider({ deviceFlow: true, deviceCodeTtl: 2 });
+  without = await startTestProvider();
+  phone = await SharedBrowser.start();
+});
+
+after(async () => {
+  await signOutAll();
+  await phone.close();
+  for (const p of [provider, shortLived, without]) await p.close();
+});
+
+/** Start `login --device` and wait for the code it prints. */
+async function deviceLogin(p: TestProvider, profile: string) {
+  const run = startCli(['login', '--device', '--issuer', p.issuer, '--client-id', p.publicClientId, '--profile', profile, '--json'], {}, { stdin: 'ignore' });
+  let stderr = '';
+  run.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (let i = 0; i < 200 && !/Waiting for you/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
+  const userCode = /and enter the code: {2}(\S+)/.exec(stderr)?.[1];
+  const complete = /\(or open (\S+), which has the code filled in\)/.exec(stderr)?.[1];
+  assert.ok(userCode && complete, stderr);
+  return { run, userCode, complete, stderr: () => stderr };
+}
+
+describe('sign-in on another device', () => {
+  test('login --device prints the page and the code; entered on the other device, the session is stored', async () => {
+    const profile = profileFor('device');
+    const login = await deviceLogin(provider, profile);
+    assert.match(login.stderr(), new RegExp(`open this page on any device \\(a phone will do\\):\\n {2}${provider.issuer.replace(/\./g, '\\.')}/device\\n`));
+    assert.equal(new URL(login.complete).searchParams.get('user_code'), login.userCode);
+    await phone.opener().open(login.complete);
+    const result = await login.run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jsonOf(result).sub, 'alice');
+    const token = await runCli(['token', '--profile', profile]);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_in');
+  });
+
+  test('refused on the other device: access_denied, nothing stored', async () => {
+    const profile = profileFor('device-denied');
+    const login = await deviceLogin(provider, profile);
+    const page = await phone.page();
+    await page.goto(login.complete);
+    // "[ Abort ]" on the provider's confirmation page: the user did not start this, or the code does not match.
+    await Promise.all([page.waitForLoadState('load'), page.click('button[name="abort"]')]);
+    await page.close();
+    const result = await login.run.done;
+    assert.equal(result.code, 1);
+    assert.equal(jsonOf(result).error, 'access_denied');
+    assert.match(String(jsonOf(result).error_description), /refused on the other device; nothing was stored/);
+    assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_out');
+  });
+
+  test('the code expires before anyone enters it: expired_token, nothing stored (library)', async () => {
+    const codes: DeviceCode[] = [];
+    await assert.rejects(
+      deviceSignIn({
+        settings: { issuer: shortLived.issuer, clientId: shortLived.publicClientId },
+        profile: profileFor('device-expired'),
+        store: new TokenStore(keychainStore()),
+        onCode: (code) => codes.push(code),
+      }),
+      (error: ConnectError) => {
+        assert.equal(error.code, 'expired_token');
+        assert.match(error.message, /expired before it was entered on the other device; nothing was stored/);
+        return true;
+      },
+    );
+    assert.equal(codes.length, 1);
+    assert.equal(codes[0]?.expiresIn, 2);
+  });
+
+  test('a provider without the device flow: device_flow_unsupported, naming the other ways', async () => {
+    const result = await runCli(['login', '--device', '--issuer', without.issuer, '--client-id', without.publicClientId, '--profile', profileFor('device-none'), '--json']);
+    assert.equal(result.code, 1);
+    assert.equal(jsonOf(result).error, 'device_flow_unsupported');
+    assert.match(String(jsonOf(result).error_description), /names no device_authorization_endpoint.*oob redirect/);
+  });
+});
