@@ -44,6 +44,16 @@ describe('connect-login around the sign-in', () => {
     assert.equal(existsSync(marker), false, 'no browser was started');
   });
 
+  test('no display and no $BROWSER: login says no browser can start here, and names --device and the oob paste redirect', async () => {
+    const run = await runCli([...login(profileFor('headless')), '--timeout', '2'], { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /^No display was found, so no browser can start here\. Open this URL in a browser elsewhere:\n {2}http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\S+\nor sign in on another device \(login --device\), or paste the code \(--redirect-uri urn:ietf:wg:oauth:2\.0:oob\)\.$/m,
+    );
+    assert.doesNotMatch(run.stderr, /Opening your browser/);
+  });
+
   test('login --profile NAME with no other flags signs that profile in again with the settings it last used', async () => {
     const profile = profileFor('again');
     const first = await runCli([...login(profile), '--scope', 'openid email', '--json'], { BROWSER: browserUser().BROWSER });

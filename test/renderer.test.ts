@@ -245,6 +245,27 @@ describe('the app window', () => {
     }
   });
 
+  test('a provider with pushed authorization requests: a wrong client id is refused before any browser, with what to do', async () => {
+    const par = await startTestProvider({ par: 'on' });
+    try {
+      const opened: string[] = [];
+      const profile = testProfile('ui-par');
+      profiles.push(profile);
+      const api = createDesktopClient({ settings: { issuer: par.issuer, clientId: 'not-registered' }, profile, store, platform: 'linux', browser: { open: async (url) => void opened.push(url) } });
+      const page = await host.open(windows, api, 'light');
+      await page.locator('#sign-in').click();
+      await page.locator('#error').waitFor();
+      assert.equal(await page.locator('#error-code').innerText(), 'invalid_client');
+      assert.match(await page.locator('#error-message').innerText(), /^The provider refused the sign-in request before the browser opened/);
+      assert.equal(await page.locator('#error-advice').innerText(), 'Check the client id and secret in the provider settings.');
+      await page.locator('#signed-out').waitFor();
+      assert.deepEqual(opened, [], 'no browser was opened');
+      await page.close();
+    } finally {
+      await par.close();
+    }
+  });
+
   test('sign in on another device: Cancel, and a provider without it says what to do instead', async () => {
     const devices = await startTestProvider({ deviceFlow: true });
     try {

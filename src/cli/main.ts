@@ -138,21 +138,20 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     store,
     timeoutMs: run.timeoutSeconds * 1000,
     // --no-browser: nothing is started here; the URL is for a browser elsewhere (another screen, another session).
-    ...(run.noBrowser ? { browser: { open: async () => {} } } : {}),
+    ...(run.noBrowser || headless() ? { browser: { open: async () => {} } } : {}),
     onEvent: (event) => {
       debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
-      if (event.type === 'browser-opening' && run.noBrowser) {
+      if (event.type === 'browser-opening' && !run.noBrowser && headless()) {
+        io.err(
+          `No display was found, so no browser can start here. Open this URL in a browser elsewhere:\n  ${event.url}\n` +
+            'or sign in on another device (login --device), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
+        );
+      } else if (event.type === 'browser-opening' && run.noBrowser) {
         io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.url}\n`);
       } else if (event.type === 'browser-opening') {
         io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
       } else if (event.type === 'browser-failed') {
         io.err(`warning: ${printable(event.error.message)}\n`);
-        if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-          io.err(
-            'No display was found, so no browser can start here. Sign in on another device instead (login --device), ' +
-              'open the URL above in a browser elsewhere (login --no-browser), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
-          );
-        }
       } else if (event.type === 'response-rejected') {
         if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${printable(event.error.message)} Still waiting...\n`);
       } else if (event.type === 'waiting') {
@@ -193,6 +192,11 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     process.off('SIGINT', onSigint);
     for (const cleanup of cleanups) await cleanup();
   }
+}
+
+/** Linux with no display and no $BROWSER: no browser can start (over SSH, in a container). */
+function headless(): boolean {
+  return process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY && !process.env.BROWSER?.trim();
 }
 
 /** login --device: sign in on another device (RFC 8628); the code goes to stderr, the result to stdout. */
