@@ -260,16 +260,20 @@ $('sign-in').addEventListener('click', async () => {
   $<HTMLInputElement>('code').value = '';
   show('waiting');
   (kind === 'oob' ? $('code') : $('cancel')).focus();
-  const result = await window.connect.signIn();
+  await signedInOrNot(await window.connect.signIn(), 'sign-in');
+});
+
+/** Where a sign-in attempt ends: the signed-in screen, or its error and the screen to try again from. */
+async function signedInOrNot(result: Awaited<ReturnType<ConnectApi['signIn']>>, again: string): Promise<void> {
   if (result.ok) {
     render(result.value);
     $('refresh').focus();
   } else {
     showError(result.error);
     await reload();
-    $('sign-in').focus();
+    $(again).focus();
   }
-});
+}
 
 // Sign-in on another device: the page and code arrive as a `device-code` event while this waits.
 let deviceExpiresAt = 0;
@@ -282,14 +286,7 @@ $('sign-in-device').addEventListener('click', async () => {
   $('device-cancel').focus();
   const result = await window.connect.signInOnAnotherDevice();
   deviceExpiresAt = 0;
-  if (result.ok) {
-    render(result.value);
-    $('refresh').focus();
-  } else {
-    showError(result.error);
-    await reload();
-    $('sign-in-device').focus();
-  }
+  await signedInOrNot(result, 'sign-in-device');
 });
 
 $('device-cancel').addEventListener('click', () => void window.connect.cancelSignIn());
@@ -320,7 +317,7 @@ function drawQr(modules: boolean[][]): SVGSVGElement {
 function showDeviceCode(code: DeviceCodeView): void {
   $('device-uri').textContent = code.verificationUri;
   $('device-code').textContent = code.userCode;
-  $('device-qr').replaceChildren(drawQr(code.qr));
+  $('device-qr').replaceChildren(...(code.qr.length ? [drawQr(code.qr)] : []));
   deviceExpiresAt = code.expiresAt;
   $('device-expiry').textContent = deviceExpiryText();
   $('device-asking').hidden = true;

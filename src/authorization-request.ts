@@ -1,13 +1,17 @@
 // Step 2: the authorization request. A fresh PKCE verifier (S256), state and nonce per attempt.
 import * as oidc from 'openid-client';
 import { debug } from './debug.js';
-import { ProviderError } from './errors.js';
+import { ConnectError, ProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
 
 export interface AuthorizationRequest {
-  /** The URL to open in the system browser. */
+  /** The URL to open in the system browser (pushed first where the provider takes it). */
   url: URL;
+  /** The URL for a person to open by hand, maybe later: not a pushed reference unless the provider requires one. */
+  manualUrl: URL;
+  /** Push the request again, for a fresh reference (a pushed one works once, for a short while). */
+  pushAgain?: () => Promise<URL>;
   /** The exact redirect URI sent (for loopback: with the port that is listening). */
   redirectUri: string;
   state: string;
@@ -42,19 +46,37 @@ const PROTECTED = new Set([
  * instead of an error page the user sees while the app waits for its timeout. The browser's URL then
  * carries only client_id and request_uri.
  */
-async function authorizationUrl(config: oidc.Configuration, parameters: Record<string, string>): Promise<URL> {
-  const endpoint = config.serverMetadata().pushed_authorization_request_endpoint;
-  if (!endpoint) return oidc.buildAuthorizationUrl(config, parameters);
-  try {
-    const url = await oidc.buildAuthorizationUrlWithPAR(config, parameters);
-    debug(`authorization: the request was pushed to ${placeOf(endpoint)} and accepted; the browser gets only its reference`);
-    return url;
-  } catch (error) {
-    const err = fromOpenIdClient(error, 'pushed authorization request', placeOf(endpoint));
-    if (!(err instanceof ProviderError)) throw err; // unreachable, or an unusable answer: as for any request
-    const sentence = err.message.charAt(0).toLowerCase() + err.message.slice(1);
-    throw new ProviderError(err.code, `The provider refused the sign-in request before the browser opened: ${sentence}`, err.description, { cause: err });
+async function authorizationUrl(config: oidc.Configuration, parameters: Record<string, string>): Promise<Pick<AuthorizationRequest, 'url' | 'manualUrl' | 'pushAgain'>> {
+  const server = config.serverMetadata();
+  const endpoint = server.pushed_authorization_request_endpoint;
+  const plain = oidc.buildAuthorizationUrl(config, parameters);
+  if (!endpoint) {
+    if (server.require_pushed_authorization_requests) {
+      throw new ConnectError('discovery_failed', 'The provider requires pushed authorization requests but names no pushed_authorization_request_endpoint.');
+    }
+    return { url: plain, manualUrl: plain };
   }
+  const push = async () => {
+    try {
+      const url = await oidc.buildAuthorizationUrlWithPAR(config, parameters);
+      debug(`authorization: the request was pushed to ${placeOf(endpoint)} and accepted; the browser gets only its reference`);
+      return url;
+    } catch (error) {
+      throw refused(error, endpoint);
+    }
+  };
+  const url = await push();
+  // A pushed reference works once and for a short while (a minute at oidc-provider): a person who
+  // opens the URL by hand later gets the whole request, unless the provider accepts pushed ones only.
+  return { url, manualUrl: server.require_pushed_authorization_requests ? url : plain, pushAgain: push };
+}
+
+/** A refused push, named as such; a failure to reach the provider stays what it is. */
+function refused(error: unknown, endpoint: string): Error {
+  const err = fromOpenIdClient(error, 'pushed authorization request', placeOf(endpoint));
+  if (!(err instanceof ProviderError)) return err;
+  const sentence = err.message.charAt(0).toLowerCase() + err.message.slice(1);
+  return new ProviderError(err.code, `The provider refused the sign-in request before the browser opened: ${sentence}`, err.description, { cause: err });
 }
 
 export async function createAuthorizationRequest(
@@ -82,7 +104,7 @@ export async function createAuthorizationRequest(
     parameters.prompt = parameters.prompt ? `${parameters.prompt} consent` : 'consent';
   }
   return {
-    url: await authorizationUrl(config, parameters),
+    ...(await authorizationUrl(config, parameters)),
     redirectUri: options.redirectUri,
     state,
     nonce,

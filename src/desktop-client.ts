@@ -126,7 +126,12 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       store,
       signal: controller.signal,
       onCode: (code) => {
-        const qr = encodeQr(code.verificationUriComplete ?? code.verificationUri, { ecc: 'M', border: 0 }).data;
+        let qr: boolean[][] = [];
+        try {
+          qr = encodeQr(code.verificationUriComplete ?? code.verificationUri, { ecc: 'M', border: 0 }).data;
+        } catch {
+          // too long for a QR code: the page and the code are shown all the same
+        }
         emit({ type: 'device-code', code: { ...code, expiresAt: Date.now() + code.expiresIn * 1000, qr } });
       },
     });
@@ -265,6 +270,20 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     };
   };
 
+  /** One sign-in at a time, of either kind; resolves with the state it ends in. */
+  const runAttempt = (begin: (settings: ProviderSettings) => Promise<Attempt>) =>
+    attempt(async () => {
+      if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
+      running = providerSettings().then(begin);
+      try {
+        await (await running).result;
+      } finally {
+        running = undefined;
+      }
+      cached = undefined;
+      return view(await load());
+    });
+
   const current = async (what: string): Promise<Attempt> => {
     if (!running) throw noPendingAttempt(what);
     return running;
@@ -347,38 +366,17 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         return view;
       }),
     signIn: () =>
-      attempt(async () => {
-        if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
-        running = providerSettings().then(async (settings) => {
-          await checkScheme(settings.redirectUri);
-          return startSignIn({
-            settings,
-            profile,
-            store,
-            ...(options.browser ? { browser: options.browser } : {}),
-            ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-          });
+      runAttempt(async (settings) => {
+        await checkScheme(settings.redirectUri);
+        return startSignIn({
+          settings,
+          profile,
+          store,
+          ...(options.browser ? { browser: options.browser } : {}),
+          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         });
-        try {
-          await (await running).result;
-        } finally {
-          running = undefined;
-        }
-        cached = undefined;
-        return view(await load());
       }),
-    signInOnAnotherDevice: () =>
-      attempt(async () => {
-        if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
-        running = providerSettings().then((settings) => deviceAttempt(settings));
-        try {
-          await (await running).result;
-        } finally {
-          running = undefined;
-        }
-        cached = undefined;
-        return view(await load());
-      }),
+    signInOnAnotherDevice: () => runAttempt(async (settings) => deviceAttempt(settings)),
     submitCode: (code) =>
       attempt(async () => {
         await (await current('A pasted code')).submitCode(code);

@@ -8,6 +8,7 @@ import { debug } from './debug.js';
 import { discover } from './discovery.js';
 import { ConnectError, ProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
+import { isHttpsOrLoopback } from './redirect-uri.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { summarize, type SessionSummary } from './session.js';
@@ -42,23 +43,40 @@ export async function deviceSignIn(options: DeviceSignInOptions): Promise<Sessio
   const settings = resolveSettings(options.settings);
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore());
-  const config = await discover(settings);
+  // Cancelling works at every step, not only while waiting for the user.
+  const cancelled = () => new ConnectError('cancelled', 'Sign-in on another device was cancelled; nothing was stored.');
+  const stopped = new Promise<never>((_, reject) => {
+    if (options.signal?.aborted) reject(cancelled());
+    options.signal?.addEventListener('abort', () => reject(cancelled()), { once: true });
+  });
+  stopped.catch(() => {});
+  const unlessCancelled = <T>(work: Promise<T>) => Promise.race([work, stopped]);
+
+  const config = await unlessCancelled(discover(settings));
   const endpoint = config.serverMetadata().device_authorization_endpoint;
   if (!endpoint) {
     throw new ConnectError(
       'device_flow_unsupported',
-      `The provider at ${settings.issuer} does not offer sign-in on another device (its discovery document names no ` +
-        'device_authorization_endpoint). Sign in with a browser on this computer, or with the oob redirect (paste the code).',
+      `The provider at ${settings.issuer} does not offer sign-in on another device (no device_authorization_endpoint, in its ` +
+        'discovery document or the settings\' endpoints). Sign in with a browser on this computer, or with the oob redirect (paste the code).',
     );
   }
   // As for a browser sign-in: a keychain that cannot take the session is found before the user acts.
-  await store.probe(profile);
+  await unlessCancelled(store.probe(profile));
   let code: oidc.DeviceAuthorizationResponse;
   try {
-    code = await oidc.initiateDeviceAuthorization(config, { scope: settings.scope });
+    code = await unlessCancelled(oidc.initiateDeviceAuthorization(config, { scope: settings.scope }));
   } catch (error) {
+    if (error instanceof ConnectError) throw error;
     throw fromOpenIdClient(error, 'device authorization', placeOf(endpoint));
   }
+  // The page the user is sent to must be the provider's, over https (or on this machine).
+  for (const page of [code.verification_uri, code.verification_uri_complete]) {
+    if (page !== undefined && !isHttpsOrLoopback(new URL(page))) {
+      throw new ConnectError('insecure_endpoint', `The provider's device sign-in page (${new URL(page).origin}) is not https; it was not shown.`);
+    }
+  }
+  if (options.signal?.aborted) throw cancelled();
   options.onCode({
     userCode: code.user_code,
     verificationUri: code.verification_uri,
@@ -72,7 +90,7 @@ export async function deviceSignIn(options: DeviceSignInOptions): Promise<Sessio
   try {
     tokens = await oidc.pollDeviceAuthorizationGrant(config, code, undefined, { signal });
   } catch (error) {
-    if (options.signal?.aborted) throw new ConnectError('cancelled', 'Sign-in on another device was cancelled; nothing was stored.');
+    if (options.signal?.aborted) throw cancelled();
     if (expiry.aborted) throw expired();
     const err = fromOpenIdClient(error, 'token', placeOf(config.serverMetadata().token_endpoint as string));
     if (err.code === 'expired_token') throw expired();

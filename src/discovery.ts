@@ -147,6 +147,9 @@ export async function discover(settings: ResolvedSettings, options: DiscoverOpti
       ...(e.userinfo ? { userinfo_endpoint: e.userinfo } : {}),
       ...(e.revocation ? { revocation_endpoint: e.revocation } : {}),
       ...(e.endSession ? { end_session_endpoint: e.endSession } : {}),
+      ...(e.pushedAuthorization ? { pushed_authorization_request_endpoint: e.pushedAuthorization } : {}),
+      ...(e.deviceAuthorization ? { device_authorization_endpoint: e.deviceAuthorization } : {}),
+      ...(e.requirePushedAuthorization ? { require_pushed_authorization_requests: true } : {}),
       code_challenge_methods_supported: ['S256'],
     };
     skew();

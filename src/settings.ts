@@ -17,6 +17,12 @@ export interface ProviderEndpoints {
   revocation?: string;
   /** e.g. https://connect.example.com/oauth/logout */
   endSession?: string;
+  /** Pushed authorization requests (RFC 9126), where the provider takes them. */
+  pushedAuthorization?: string;
+  /** Sign-in on another device (RFC 8628), where the provider offers it. */
+  deviceAuthorization?: string;
+  /** The provider refuses authorization requests that were not pushed first. */
+  requirePushedAuthorization?: boolean;
 }
 
 export interface ProviderSettings {
@@ -106,7 +112,11 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
       if (typeof e[key] !== 'string' || !e[key]) throw invalid(`The ${key} endpoint is missing.`);
     }
     for (const [key, value] of Object.entries(e)) {
+      if (key === 'requirePushedAuthorization') continue;
       if (value !== undefined) checkHttpsOrLoopback(`${key} endpoint`, String(value));
+    }
+    if (e.requirePushedAuthorization && !e.pushedAuthorization) {
+      throw invalid('The endpoints require pushed authorization requests but name no pushedAuthorization endpoint.');
     }
     endpoints = { ...e };
   }

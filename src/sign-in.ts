@@ -1,7 +1,7 @@
 // The whole sign-in, in protocol order: settings → discovery → redirect receiver → authorization
 // request in the system browser → response checks → code exchange → keychain.
 import * as oidc from 'openid-client';
-import { attemptSignal, whenAborted } from './abort.js';
+import { abortError, attemptSignal, whenAborted } from './abort.js';
 import { createAuthorizationRequest } from './authorization-request.js';
 import { checkAuthorizationResponse, setAsideLine } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
@@ -24,7 +24,8 @@ export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 
 /** What the sign-in is doing, for a progress display. Carries no token or code. */
 export type SignInEvent =
-  | { type: 'browser-opening'; url: string }
+  /** `manualUrl`: for a person to open by hand, maybe later (a pushed reference expires; this does not, unless the provider requires pushing). */
+  | { type: 'browser-opening'; url: string; manualUrl: string }
   | { type: 'browser-failed'; url: string; error: ConnectError }
   | { type: 'waiting'; kind: RedirectKind['kind']; redirectUri: string }
   /** A response was refused but the attempt goes on (a mistyped or cut-off code). */
@@ -157,19 +158,26 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
   let finished = false;
   let setAside = 0;
   // The authorization URL, once built: "Open the browser again" may be asked for before that.
-  let urlReady!: (url: string) => void;
-  const authorizationUrl = new Promise<string>((resolve) => (urlReady = resolve));
+  // How to get the URL for the browser again, once the request is made: "Open the browser again" may
+  // be asked for before that. A pushed request's reference works once, so it is pushed again.
+  let urlReady!: (again: () => Promise<string>) => void;
+  const authorizationUrl = new Promise<() => Promise<string>>((resolve) => (urlReady = resolve));
 
   const run = async (): Promise<SessionSummary> => {
     // What may have gone wrong: a pushed request (RFC 9126) already proved the client id and redirect
-    // URI; without one, the browser may be showing the provider's error page about them.
-    let pushed = false;
+    // URI; without one, the browser may be showing the provider's error page about them. Before any
+    // URL was ready, it was the provider (or the keychain) that did not answer in time.
+    let phase: 'preparing' | 'pushed' | 'plain' = 'preparing';
     const attempt = attemptSignal(controller.signal, timeoutMs, () => {
       const seconds = Math.round(timeoutMs / 1000);
-      const causes = pushed
-        ? 'the browser window was closed, or the sign-in was left unfinished'
-        : 'the browser shows an error page from the provider (it does not know this client id or redirect URI: check them), ' +
-          'the browser window was closed, or the sign-in was left unfinished';
+      if (phase === 'preparing') {
+        return `Sign-in was not completed within ${seconds} seconds; nothing was stored. No browser was opened: the provider or the keychain did not answer in time.`;
+      }
+      const causes =
+        phase === 'pushed'
+          ? 'the browser window was closed, the sign-in was left unfinished, or the sign-in link was opened too late (it works once, for a short while)'
+          : 'the browser shows an error page from the provider (it does not know this client id or redirect URI: check them), ' +
+            'the browser window was closed, or the sign-in was left unfinished';
       return `Sign-in was not completed within ${seconds} seconds; nothing was stored. Likely causes: ${causes}.`;
     });
     try {
@@ -183,17 +191,21 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         issuer: server.issuer,
         notice: (error) => emit({ type: 'response-rejected', error }),
       });
-      const request = await createAuthorizationRequest(config, {
-        redirectUri: pending.redirectUri,
-        scope: settings.scope,
-        state,
-        ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),
-      });
-
-      pushed = request.url.searchParams.has('request_uri');
+      const request = await Promise.race([
+        createAuthorizationRequest(config, {
+          redirectUri: pending.redirectUri,
+          scope: settings.scope,
+          state,
+          ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),
+        }),
+        whenAborted(attempt.signal),
+      ]);
+      if (attempt.signal.aborted) throw abortError(attempt.signal);
+      phase = request.pushAgain ? 'pushed' : 'plain';
       const url = request.url.href;
-      urlReady(url);
-      emit({ type: 'browser-opening', url });
+      const push = request.pushAgain;
+      urlReady(async () => (push ? (await push()).href : url));
+      emit({ type: 'browser-opening', url, manualUrl: request.manualUrl.href });
       // A browser that fails to start is not the end: the user can open the URL by hand.
       await browser.open(url).catch((error: unknown) => {
         const err =
@@ -256,9 +268,9 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         () => undefined,
         () => undefined,
       );
-      const url = await Promise.race([authorizationUrl, ended]);
-      if (finished || url === undefined) throw noPendingAttempt('"Open the browser again"');
-      await browser.open(url);
+      const again = await Promise.race([authorizationUrl, ended]);
+      if (finished || again === undefined) throw noPendingAttempt('"Open the browser again"');
+      await browser.open(await again());
     },
     cancel: (reason) => controller.abort(reason ?? new ConnectError('cancelled', 'Sign-in was cancelled; nothing was stored.')),
   };

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { keychainStore } from '../src/secret-store/keychain.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { browserUser, jsonOf, profileTracker, runCli, startCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
@@ -66,6 +67,19 @@ describe('connect-login around the sign-in', () => {
     const text = await runCli(['login', '--profile', profile], { BROWSER: browserUser().BROWSER });
     assert.match(text.stderr, new RegExp(`^Signing in again to ${provider.issuer.replace(/\./g, '\\.')} as client "${provider.publicClientId}"`, 'm'));
 
+    // --client-id given without --issuer takes the place of the one last used.
+    const other = await runCli(['login', '--profile', profile, '--client-id', 'someone-else', '--timeout', '1'], { BROWSER: 'true' });
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /as client "someone-else"/);
+    assert.match(other.stderr, /visit:\n {2}\S+[?&]client_id=someone-else[&\s]/, 'the flag is what the request carries');
+
+    // A damaged saved session is said as such, not as a missing --issuer.
+    const damaged = profileFor('damaged');
+    await keychainStore().set(`profile:${damaged}:session`, 'not a session');
+    const broken = await runCli(['login', '--profile', damaged, '--json']);
+    assert.equal(broken.code, 1);
+    assert.equal(jsonOf(broken).error, 'stored_session_invalid');
+
     const never = await runCli(['login', '--profile', profileFor('never'), '--json']);
     assert.equal(never.code, 2);
     assert.match(String(jsonOf(never).error_description), /or a profile that was signed in before/);
@@ -82,12 +96,29 @@ describe('connect-login around the sign-in', () => {
     for (const idTokenOnly of ['nonce', 'aud', 'exp', 'iat', 'iss', 'at_hash', 'auth_time']) assert.equal(claims[idTokenOnly], undefined, idTokenOnly);
   });
 
+  test('the provider does not answer before the timeout: no browser was opened, and the message says so', async () => {
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const issuer = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const run = await runCli(['login', '--issuer', issuer, '--client-id', 'x', '--profile', profileFor('silent'), '--timeout', '1', '--request-timeout', '3']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^error: timeout: Sign-in was not completed within 1 seconds; nothing was stored\. No browser was opened: the provider or the keychain did not answer in time\./m);
+      assert.doesNotMatch(run.stderr, /Opening your browser/);
+    } finally {
+      silent.close();
+    }
+  });
+
   test('status --all lists registered profiles that are not signed in', async () => {
     const profile = profileFor('registered');
     const register = await runCli(['register', '--issuer', provider.issuer, '--profile', profile, '--json']);
     assert.equal(register.code, 0, register.stderr);
     const all = jsonOf(await runCli(['status', '--all', '--json']));
-    const entry = (all.profiles as Array<Record<string, unknown>>).find((p) => p.profile === profile);
+    // "profiles" keeps its meaning (signed-in sessions only); registered clients come beside it.
+    assert.ok((all.profiles as Array<Record<string, unknown>>).every((p) => p.status === 'signed_in'));
+    const entry = (all.registered as Array<Record<string, unknown>>).find((p) => p.profile === profile);
     assert.deepEqual(entry && { status: entry.status, issuer: entry.issuer }, { status: 'signed_out', issuer: provider.issuer });
     const text = await runCli(['status', '--all']);
     assert.match(text.stdout, new RegExp(`Profile "${profile}" is not signed in \\(client ".*" registered at `));

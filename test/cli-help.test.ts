@@ -48,7 +48,7 @@ describe('did you mean', () => {
     assert.match(command.stderr, /^error: usage: unknown command "logn" \(did you mean "login"\?\)/m);
     const option = await runCli(['login', '--isuer', 'https://x.example', '--json']);
     assert.equal(option.code, 2);
-    assert.match(String(jsonOf(option).error_description), /Unknown option '--isuer' \(did you mean "--issuer"\?\)/);
+    assert.match(String(jsonOf(option).error_description), /^unknown option "--isuer" \(did you mean "--issuer"\?\)$/);
     const shell = await runCli(['completion', 'bahs']);
     assert.match(shell.stderr, /completion needs one of: bash, zsh, powershell \(did you mean "bash"\?\)/);
     const nothingClose = await runCli(['frobnicate']);

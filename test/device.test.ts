@@ -91,10 +91,62 @@ describe('sign-in on another device', () => {
     assert.equal(codes[0]?.expiresIn, 2);
   });
 
+  test('cancelled while the provider has not answered yet: cancelled at once, and no code is shown (library)', async () => {
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const controller = new AbortController();
+      const codes: DeviceCode[] = [];
+      const started = Date.now();
+      setTimeout(() => controller.abort(), 300);
+      await assert.rejects(
+        deviceSignIn({
+          settings: { issuer: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, clientId: 'x' },
+          profile: profileFor('device-cancel'),
+          store: new TokenStore(keychainStore()),
+          signal: controller.signal,
+          onCode: (code) => codes.push(code),
+        }),
+        (error: ConnectError) => error.code === 'cancelled',
+      );
+      assert.ok(Date.now() - started < 3000, `cancelled at once (${Date.now() - started} ms)`);
+      assert.deepEqual(codes, []);
+    } finally {
+      silent.close();
+    }
+  });
+
+  test('a provider without discovery: the device endpoint from the settings\' endpoints', async () => {
+    const doc = (await (await fetch(`${provider.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    const endpoints = {
+      authorization: doc.authorization_endpoint as string,
+      token: doc.token_endpoint as string,
+      jwks: doc.jwks_uri as string,
+      deviceAuthorization: doc.device_authorization_endpoint as string,
+    };
+    const controller = new AbortController();
+    const codes: DeviceCode[] = [];
+    await assert.rejects(
+      deviceSignIn({
+        settings: { issuer: provider.issuer, clientId: provider.publicClientId, endpoints },
+        profile: profileFor('device-endpoints'),
+        store: new TokenStore(keychainStore()),
+        signal: controller.signal,
+        onCode: (code) => {
+          codes.push(code);
+          controller.abort();
+        },
+      }),
+      (error: ConnectError) => error.code === 'cancelled',
+    );
+    assert.equal(codes[0]?.verificationUri, `${provider.issuer}/device`);
+  });
+
   test('a provider without the device flow: device_flow_unsupported, naming the other ways', async () => {
     const result = await runCli(['login', '--device', '--issuer', without.issuer, '--client-id', without.publicClientId, '--profile', profileFor('device-none'), '--json']);
     assert.equal(result.code, 1);
     assert.equal(jsonOf(result).error, 'device_flow_unsupported');
-    assert.match(String(jsonOf(result).error_description), /names no device_authorization_endpoint.*oob redirect/);
+    assert.match(String(jsonOf(result).error_description), /does not offer sign-in on another device \(no device_authorization_endpoint, in its discovery document or the settings' endpoints\).*oob redirect/);
   });
 });

@@ -205,12 +205,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
     const unknown = /Unknown option '--([^']+)'/.exec(message)?.[1];
     const guess = argv.find((a) => COMMANDS.includes(a as Command)) as Command | undefined;
     const candidates = guess ? OPTIONS_OF[guess] : [...new Set(Object.values(OPTIONS_OF).flat())];
-    throw new UsageError(unknown ? `${message.split('.')[0]}${didYouMean(unknown, candidates, '--')}` : message);
+    throw new UsageError(unknown ? `unknown option "--${unknown}"${didYouMean(unknown, candidates, '--')}` : message);
   }
   const { values, positionals } = parsed;
   const known = COMMANDS.join(', ');
   const [command, ...extra] = positionals;
-  if (command === 'help' || (values.help && command && COMMANDS.includes(command as Command))) {
+  if (command === 'help' || (values.help && command && (COMMANDS.includes(command as Command) || command === 'completion'))) {
     const about = command === 'help' ? extra[0] : command;
     if (!about) return { kind: 'help' };
     if (!COMMANDS.includes(about as Command) && about !== 'completion' && about !== 'help') {

@@ -5,7 +5,7 @@
 import { warmUpKeychain } from '../secret-store/keychain.js';
 
 /** Commands that never read the keychain. */
-const KEYCHAIN_FREE = new Set(['redirect-defaults', 'deliver', 'discover', '--help', '-h', '--version']);
+const KEYCHAIN_FREE = new Set(['redirect-defaults', 'deliver', 'discover', 'help', 'completion', '--help', '-h', '--version']);
 
 const argv = process.argv.slice(2);
 if (argv.length > 0 && !argv.some((arg) => KEYCHAIN_FREE.has(arg))) warmUpKeychain();

@@ -178,6 +178,7 @@ function distance(a: string, b: string): number {
 
 /** The closest candidate, if one is close enough to be what was meant. */
 export function closest(input: string, candidates: readonly string[]): string | undefined {
+  if (!input || input.length > 64) return undefined; // nothing to go on, or not a typo
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -229,7 +230,8 @@ _${name}() {
 ${cases}
   esac
 }
-compdef _${name} ${CLI}
+# Autoloaded from $fpath the file is the function's body: complete now; sourced, register it.
+if [[ "\${funcstack[1]}" == "_${CLI}" ]]; then _${name} "$@"; else compdef _${name} ${CLI}; fi
 `;
   }
   const table = commands.map((c) => `    '${c}' = @(${(optionsOf[c] ?? []).map((o) => `'--${o}'`).concat("'--help'").join(', ')})`).join('\n');

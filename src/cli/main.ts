@@ -117,11 +117,14 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     const registration = await store.loadRegistration(run.profile);
     // No issuer given: the client registered in the profile, else the settings the profile last
     // signed in with (sign in again with `login --profile NAME`), the flags given overriding them.
-    const previous = registration ? null : await store.load(run.profile).catch(() => null);
+    // A damaged entry or an unusable keychain is said as such, not as a missing --issuer.
+    const previous = registration ? null : await store.load(run.profile);
     if (registration) settings = settingsFromRegistration(registration, given, io);
     else if (previous) {
-      settings = { ...settingsOf(previous), ...given };
-      if (!run.json) io.err(`Signing in again to ${previous.issuer} as client "${previous.clientId}", with the settings profile "${run.profile}" last used.\n`);
+      settings = { ...settingsOf(previous), ...given, ...(settings.clientId ? { clientId: settings.clientId } : {}) };
+      if (!run.json) {
+        io.err(`Signing in again to ${printable(previous.issuer)} as client "${printable(settings.clientId)}", with the settings profile "${run.profile}" last used.\n`);
+      }
     } else {
       throw new UsageError(
         `login needs --issuer URL (or "issuer" in --config), a client registered in profile "${run.profile}" (${IDENTITY.cliName} register), ` +
@@ -143,13 +146,13 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
       debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
       if (event.type === 'browser-opening' && !run.noBrowser && headless()) {
         io.err(
-          `No display was found, so no browser can start here. Open this URL in a browser elsewhere:\n  ${event.url}\n` +
+          `No display was found, so no browser can start here. Open this URL in a browser elsewhere:\n  ${event.manualUrl}\n` +
             'or sign in on another device (login --device), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
         );
       } else if (event.type === 'browser-opening' && run.noBrowser) {
-        io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.url}\n`);
+        io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.manualUrl}\n`);
       } else if (event.type === 'browser-opening') {
-        io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.url}\n`);
+        io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.manualUrl}\n`);
       } else if (event.type === 'browser-failed') {
         io.err(`warning: ${printable(event.error.message)}\n`);
       } else if (event.type === 'response-rejected') {
@@ -202,7 +205,11 @@ function headless(): boolean {
 /** login --device: sign in on another device (RFC 8628); the code goes to stderr, the result to stdout. */
 async function deviceLogin(run: ParsedCommand, settings: ProviderSettings, store: TokenStore, io: Io): Promise<number> {
   const controller = new AbortController();
-  const onSigint = () => controller.abort();
+  // Ctrl+C stops waiting; a second one stops at once (as login does).
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
   process.on('SIGINT', onSigint);
   try {
     const summary = await deviceSignIn({
@@ -250,8 +257,9 @@ async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
       const registration = await store.loadRegistration(profile).catch(() => null);
       if (registration) registered.push({ status: 'signed_out', profile, issuer: registration.issuer, client_id: registration.clientId });
     }
+    // "profiles" keeps its meaning (signed-in sessions); registered clients without one come beside it.
     if (run.json) {
-      io.out(`${JSON.stringify({ status: 'ok', profiles: [...sessions.map((s) => signedInJson(s.profile, s.summary)), ...registered] })}\n`);
+      io.out(`${JSON.stringify({ status: 'ok', profiles: sessions.map((s) => signedInJson(s.profile, s.summary)), registered })}\n`);
     } else if (!sessions.length && !registered.length) io.out('No profile is signed in.\n');
     else {
       const lines = [
