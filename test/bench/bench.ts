@@ -1,7 +1,7 @@
 // `npm run bench`: figures measured against the demo provider, real chromium, the real Secret
 // Service and a real X server, in one run, side by side with bare openid-client and AppAuth-JS
 // (peers.ts). Prints a table and writes bench/results.json. Figures are reported, never asserted.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,7 @@ import { TokenStore } from '../../src/token-store.js';
 import { x11TitleSource } from '../../src/window-titles/x11.js';
 import { startTestProvider } from '../provider/provider.js';
 import { launchChromium } from '../support/chromium.js';
+import { startAdversary } from '../support/adversary.js';
 import { CLI, ROOT } from '../support/cli.js';
 import { actOnProviderPages } from '../support/provider-pages.js';
 import { RendererHost } from '../support/renderer-host.js';
@@ -227,23 +228,29 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   const before = refreshes;
   await Promise.all(Array.from({ length: 100 }, () => getAccessToken(store, 'bench-refresh')));
   record('100 concurrent getAccessToken() on an expired token → refresh requests', 'requests', [refreshes - before], '1');
-  // A cold `connect-login token` that renews: requests the provider received (the cache is warm
-  // from the sign-in: discovery and keys are known).
-  let requests = 0;
-  provider.provider.use(async (_ctx, next) => {
-    requests++;
-    await next();
-  });
+  await store.remove('bench-refresh');
+}
+
+// 5a. Round trips: a cold `connect-login token` that renews, counted by a server in front of the
+// provider (the adversary, honest here and letting its answers be cached like a real provider's).
+{
+  const front = await startAdversary();
+  front.tamper = { cacheable: true };
+  const user = await SharedBrowser.start();
+  await signIn({ settings: { issuer: front.issuer, clientId: front.provider.publicClientId }, profile: 'bench-round-trips', store, browser: user.opener() });
+  await user.close();
   const cold: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const stored = (await store.load('bench-refresh')) as StoredSession;
-    await store.save('bench-refresh', { ...stored, expiresAt: Math.floor(Date.now() / 1000) - 1 });
-    const at = requests;
-    spawnSync(process.execPath, [CLI, 'token', '--profile', 'bench-refresh'], { stdio: 'ignore' });
-    cold.push(requests - at);
+    const stored = (await store.load('bench-round-trips')) as StoredSession;
+    await store.save('bench-round-trips', { ...stored, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    const at = front.seen.length;
+    // Not spawnSync: the server in front of the provider runs in this process and must answer meanwhile.
+    await new Promise((resolve) => execFile(process.execPath, [CLI, 'token', '--profile', 'bench-round-trips'], resolve));
+    cold.push(front.seen.length - at);
   }
   record('cold connect-login token that renews → requests to the provider', 'requests', cold, '1');
-  await store.remove('bench-refresh');
+  await store.remove('bench-round-trips');
+  await front.close();
 }
 
 // 5b. Chaos: renewals killed (kill -9) at random moments; how many sessions were lost, and where.
