@@ -23,6 +23,10 @@ function account(profile: string): string {
   return `profile:${checkProfileName(profile)}:session`;
 }
 
+function probeAccount(profile: string): string {
+  return `profile:${checkProfileName(profile)}:probe`;
+}
+
 function registrationAccount(profile: string): string {
   return `profile:${checkProfileName(profile)}:client`;
 }
@@ -83,10 +87,11 @@ export class TokenStore {
    * missing keychain then fails with `keychain_unavailable` while nothing is lost yet.
    */
   async probe(profile: string): Promise<void> {
-    const name = `profile:${checkProfileName(profile)}:probe`;
-    await this.#secrets.set(name, 'ok');
-    await this.#secrets.delete(name);
-    debug(`keychain: ${name} written and removed (the keychain can be written)`);
+    // One small entry per profile, written again each time and removed with the session: creating and
+    // deleting an entry in quick succession, over and over, has been seen to crash GNOME Keyring.
+    const name = probeAccount(profile);
+    await this.#secrets.set(name, String(Date.now()));
+    debug(`keychain: ${name} written (the keychain can be written)`);
   }
 
   /** The client registered for the profile (dynamic registration), or null. */
@@ -129,6 +134,7 @@ export class TokenStore {
   /** Forget the profile's session; false when there was none. */
   async remove(profile: string): Promise<boolean> {
     const removed = await this.#secrets.delete(account(profile));
+    await this.#secrets.delete(probeAccount(profile));
     debug(`keychain: removed ${account(profile)}: ${removed ? 'yes' : 'there was none'}`);
     return removed;
   }

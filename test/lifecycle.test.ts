@@ -98,13 +98,13 @@ describe('refresh', () => {
     assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_in');
   });
 
-  // The keychain writes of a renewal, in order: the check before the refresh token is spent (set:0,
-  // delete:0), the provider's answer stored ahead (its parts from set:1, then the head entry that
-  // commits them, then the old parts removed from delete:1), and the checked session. Killed at the
-  // check: nothing was spent, still signed in. Killed between the provider's answer and the commit:
-  // the rotated refresh token existed only in that process (no client can save it), so the old one
-  // stands, spent: cleanly signed out. Killed after the commit: the next start finishes the renewal.
-  const outcomes: Record<string, 'signed_in' | 'signed_out'> = { 'set:0': 'signed_in', 'set:1': 'signed_out', head: 'signed_out', 'delete:1': 'signed_in' };
+  // The keychain writes of a renewal, in order: the check before the refresh token is spent (set:0),
+  // the provider's answer stored ahead (its parts from set:1, then the head entry that commits them,
+  // then the old parts removed from delete:0), and the checked session. Killed at the check: nothing
+  // was spent, still signed in. Killed between the provider's answer and the commit: the rotated
+  // refresh token existed only in that process (no client can save it), so the old one stands, spent:
+  // cleanly signed out. Killed after the commit: the next start finishes the renewal.
+  const outcomes: Record<string, 'signed_in' | 'signed_out'> = { 'set:0': 'signed_in', 'set:1': 'signed_out', head: 'signed_out', 'delete:0': 'signed_in' };
   for (const [point, expected] of Object.entries(outcomes)) {
     test(`kill -9 during a refresh (at keychain ${point}): the next start is ${expected.replace('_', ' ')}, never corrupted`, async () => {
       const profile = await signedInProfile(`kill-${point.replace(':', '')}`);
