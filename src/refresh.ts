@@ -23,6 +23,7 @@ import { ConnectError, isConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
+import { revokeQuietly } from './sign-out.js';
 import { checkIssuedToken } from './token-exchange.js';
 import type { TokenStore } from './token-store.js';
 
@@ -258,12 +259,6 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
 
 /** Tell the provider to revoke renewed tokens that failed their checks (best effort). */
 async function revokeUntrusted(config: oidc.Configuration, session: StoredSession): Promise<void> {
-  if (!config.serverMetadata().revocation_endpoint) return;
-  try {
-    if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
-    await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
-    debug('refresh: the renewed tokens that failed their checks were revoked at the provider');
-  } catch {
-    debug('refresh: revoking the renewed tokens that failed their checks did not work');
-  }
+  const revoked = await revokeQuietly(config, session);
+  debug(`refresh: revoking the renewed tokens that failed their checks ${revoked ? 'worked' : 'did not work'}`);
 }

@@ -19,6 +19,7 @@ import { resolveSettings, type ProviderSettings, type ResolvedSettings } from '.
 import { keychainStore } from './secret-store/keychain.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { exchangeCode } from './token-exchange.js';
+import { revokeQuietly } from './sign-out.js';
 
 export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 
@@ -127,15 +128,9 @@ export async function saveOrRevoke(store: TokenStore, profile: string, session: 
 }
 
 async function revokeIssued(config: oidc.Configuration, session: StoredSession): Promise<boolean> {
-  if (!config.serverMetadata().revocation_endpoint) return false;
-  try {
-    if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
-    await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
-    debug('sign-in: the tokens that could not be stored were revoked at the provider');
-    return true;
-  } catch {
-    return false;
-  }
+  const revoked = await revokeQuietly(config, session);
+  if (revoked) debug('sign-in: the tokens that could not be stored were revoked at the provider');
+  return revoked;
 }
 
 /** Start a sign-in; `signIn` is `startSignIn(options).result`. */

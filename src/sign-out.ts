@@ -89,6 +89,21 @@ async function tokenLogout(config: oidc.Configuration, session: StoredSession): 
   if (!response.ok) throw new ConnectError('invalid_response', `The provider's logout endpoint answered ${response.status}.`);
 }
 
+/** Revoke the refresh token, then the access token (RFC 7009); throws what went wrong. */
+export async function revokeTokens(config: oidc.Configuration, session: Pick<StoredSession, 'accessToken' | 'refreshToken'>): Promise<void> {
+  if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
+  await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
+}
+
+/** The same, best effort (tokens nobody may keep): true when the provider took both. */
+export async function revokeQuietly(config: oidc.Configuration, session: Pick<StoredSession, 'accessToken' | 'refreshToken'>): Promise<boolean> {
+  if (!config.serverMetadata().revocation_endpoint) return false;
+  return revokeTokens(config, session).then(
+    () => true,
+    () => false,
+  );
+}
+
 function reason(error: unknown): string {
   return error instanceof ConnectError ? error.message : 'an unexpected error';
 }
@@ -147,8 +162,7 @@ export async function signOut(options: SignOutOptions = {}): Promise<SignOutResu
 
   if (server.revocation_endpoint) {
     try {
-      if (session.refreshToken) await oidc.tokenRevocation(config, session.refreshToken, { token_type_hint: 'refresh_token' });
-      await oidc.tokenRevocation(config, session.accessToken, { token_type_hint: 'access_token' });
+      await revokeTokens(config, session);
       result.revoked = true;
     } catch (error) {
       result.revoked = false;
