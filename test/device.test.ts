@@ -32,7 +32,7 @@ after(async () => {
 
 /** Start `login --device` and wait for the code it prints. */
 async function deviceLogin(p: TestProvider, profile: string) {
-  const run = startCli(['login', '--device', '--issuer', p.issuer, '--client-id', p.publicClientId, '--profile', profile, '--json'], {}, { stdin: 'ignore' });
+  const run = startCli(['login', '--device', '--issuer', p.issuer, '--client-id', p.publicClientId, '--profile', profile, '--json'], {}, { stdin: 'ignore', timeoutMs: 60_000 });
   let stderr = '';
   run.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   for (let i = 0; i < 200 && !/Waiting for you/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
@@ -63,7 +63,12 @@ describe('sign-in on another device', () => {
     const page = await phone.page();
     await page.goto(login.complete);
     // "[ Abort ]" on the provider's confirmation page: the user did not start this, or the code does not match.
-    await Promise.all([page.waitForLoadState('load'), page.click('button[name="abort"]')]);
+    // The tab stays open until the provider has answered the click (closing it earlier can cancel the
+    // request, and the CLI then waits for a code nobody refused).
+    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && r.request().postData()?.includes('abort=') === true);
+    await page.click('button[name="abort"]');
+    await answered;
+    await page.locator('body', { hasText: 'The Sign-in request was interrupted' }).waitFor();
     await page.close();
     const result = await login.run.done;
     assert.equal(result.code, 1);
