@@ -5,7 +5,7 @@ import { ConnectError, ProviderError } from './errors.js';
 import { acquireProfileLock, type LockOptions } from './profile-lock.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
-import { renew } from './refresh.js';
+import { RefusedWithoutReason, renew } from './refresh.js';
 import type { TokenStore } from './token-store.js';
 import { IDENTITY } from './identity.js';
 
@@ -80,7 +80,7 @@ async function refreshUnderLock(
         await store.remove(profile);
         throw new ConnectError(
           'session_expired',
-          `The provider no longer accepts the sign-in of profile "${profile}" (its refresh token was refused); you are signed out. Please sign in again.`,
+          `The provider no longer accepts the sign-in of profile "${profile}" (${error instanceof RefusedWithoutReason ? error.message : 'its refresh token was refused'}); you are signed out. Please sign in again.`,
           { cause: error },
         );
       }

@@ -19,7 +19,7 @@
 import * as oidc from 'openid-client';
 import { debug } from './debug.js';
 import { discover } from './discovery.js';
-import { ConnectError, isConnectError } from './errors.js';
+import { ConnectError, ProviderError, isConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
 import { resolveSettings } from './settings.js';
@@ -206,6 +206,11 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
       if (!response.ok) unreachable = true;
       return response;
     }
+    if (response.status === 400 && !isErrorAnswer(await response.clone().json().catch(() => undefined))) {
+      // RFC 6749 §5.2 asks for a JSON error; some providers (Glewlwyd, for a session ended elsewhere)
+      // answer an empty 400. The refresh token was refused all the same: it will not work again.
+      throw new RefusedWithoutReason();
+    }
     const answer: unknown = response.status === 200 ? await response.clone().json().catch(() => undefined) : undefined;
     if (isTokenAnswer(answer)) {
       debug('refresh: the provider answered with renewed tokens; storing them before anything else');
@@ -255,6 +260,17 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
   };
   await saveUntilStored(store, profile, result, options, 'checked');
   return result;
+}
+
+/** A refresh token refused with an empty (or not JSON) 400: `invalid_grant`, saying how it came. */
+export class RefusedWithoutReason extends ProviderError {
+  constructor() {
+    super('invalid_grant', 'the provider refused the refresh token with HTTP 400 and no error in its answer, where RFC 6749 §5.2 asks for a JSON error');
+  }
+}
+
+function isErrorAnswer(answer: unknown): boolean {
+  return typeof answer === 'object' && answer !== null && typeof (answer as { error?: unknown }).error === 'string';
 }
 
 /** Tell the provider to revoke renewed tokens that failed their checks (best effort). */

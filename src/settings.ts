@@ -97,6 +97,25 @@ function checkHttpsOrLoopback(label: string, value: string): URL {
 }
 
 /** Validate settings and fill in the defaults. Throws `invalid_settings`, `insecure_issuer`, `unsupported_redirect_uri`. */
+/**
+ * Where the browser comes back after the provider's logout page: a loopback URI, as registered. Any
+ * port by default; a provider that matches the port as well (Glewlwyd does, and no specification
+ * grants any-port matching for post-logout URIs) needs a fixed one.
+ */
+export function checkPostLogoutRedirectUri(uri: string): string {
+  const trimmed = uri.trim();
+  let kind: string;
+  try {
+    kind = classifyRedirectUri(trimmed).kind;
+  } catch {
+    kind = 'invalid';
+  }
+  if (kind !== 'loopback') {
+    throw invalid(`The post-logout redirect URI "${trimmed}" must be a loopback URI (http://127.0.0.1[:PORT]/… or http://localhost:PORT/…).`);
+  }
+  return trimmed;
+}
+
 export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   if (!settings || typeof settings !== 'object') throw invalid('Provider settings are missing.');
   if (typeof settings.issuer !== 'string' || !settings.issuer.trim()) throw invalid('The issuer URL is missing.');
@@ -127,10 +146,7 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   const redirectUri = (settings.redirectUri ?? DEFAULT_LOOPBACK_REDIRECT_URI).trim();
   const logoutMethod = settings.logoutMethod ?? 'browser';
   if (logoutMethod !== 'browser' && logoutMethod !== 'token') throw invalid('The logout method must be "browser" or "token".');
-  const postLogoutRedirectUri = (settings.postLogoutRedirectUri ?? DEFAULT_POST_LOGOUT_REDIRECT_URI).trim();
-  if (classifyRedirectUri(postLogoutRedirectUri).kind !== 'loopback') {
-    throw invalid(`The post-logout redirect URI "${postLogoutRedirectUri}" must be a loopback URI (http://127.0.0.1/… or http://localhost:PORT/…).`);
-  }
+  const postLogoutRedirectUri = checkPostLogoutRedirectUri(settings.postLogoutRedirectUri ?? DEFAULT_POST_LOGOUT_REDIRECT_URI);
   const requestTimeoutSeconds = settings.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   if (typeof requestTimeoutSeconds !== 'number' || !(requestTimeoutSeconds >= 1 && requestTimeoutSeconds <= 300)) {
     throw invalid('The request timeout must be a number of seconds from 1 to 300.');

@@ -21,6 +21,11 @@ import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js'
 import { exchangeCode } from './token-exchange.js';
 import { revokeQuietly } from './sign-out.js';
 
+/** Said when an any-port loopback redirect URI may be what the provider refused. */
+const ANY_PORT_HINT =
+  '; a provider that matches the port of a loopback redirect URI as well, as Glewlwyd does (RFC 8252 §7.3 asks it not to), ' +
+  'refuses one with no port: register a fixed port, such as http://127.0.0.1:8765/connect/oauth2callback, and sign in with it';
+
 export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 
 /** What the sign-in is doing, for a progress display. Carries no token or code. */
@@ -163,6 +168,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
     // URI; without one, the browser may be showing the provider's error page about them. Before any
     // URL was ready, it was the provider (or the keychain) that did not answer in time.
     let phase: 'preparing' | 'pushed' | 'plain' = 'preparing';
+    const anyPort = settings.redirect.kind === 'loopback' && settings.redirect.port === null;
     const attempt = attemptSignal(controller.signal, timeoutMs, () => {
       const seconds = Math.round(timeoutMs / 1000);
       if (phase === 'preparing') {
@@ -171,8 +177,8 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
       const causes =
         phase === 'pushed'
           ? 'the browser window was closed, the sign-in was left unfinished, or the sign-in link was opened too late (it works once, for a short while)'
-          : 'the browser shows an error page from the provider (it does not know this client id or redirect URI: check them), ' +
-            'the browser window was closed, or the sign-in was left unfinished';
+          : 'the browser shows an error page from the provider (it does not know this client id or redirect URI: check them' +
+            `${anyPort ? ANY_PORT_HINT : ''}), the browser window was closed, or the sign-in was left unfinished`;
       return `Sign-in was not completed within ${seconds} seconds; nothing was stored. Likely causes: ${causes}.`;
     });
     try {

@@ -12,7 +12,7 @@ import { LoopbackReceiver } from './redirect-receiver/loopback.js';
 import { classifyRedirectUri, type RedirectKind } from './redirect-uri.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { settingsOf, type StoredSession } from './session.js';
-import { resolveSettings, type ResolvedSettings } from './settings.js';
+import { checkPostLogoutRedirectUri, resolveSettings, type ResolvedSettings } from './settings.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 
 export interface SignOutOptions {
@@ -23,6 +23,8 @@ export interface SignOutOptions {
   /** Opens the provider's logout page (browser logout). Default: the system browser. */
   browser?: BrowserOpener;
   signal?: AbortSignal;
+  /** Where the logout page comes back to, instead of the one the profile signed in with (see settings). */
+  postLogoutRedirectUri?: string;
   /** How long to wait for the browser to come back from the logout page. Default 2 minutes. */
   timeoutMs?: number;
 }
@@ -104,12 +106,29 @@ export async function revokeQuietly(config: oidc.Configuration, session: Pick<St
   );
 }
 
+function revocationWarning(error: unknown, settings: ResolvedSettings, endpoint: string): string {
+  const err = fromOpenIdClient(error, 'revocation', endpoint);
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  const status = cause instanceof Response ? cause.status : undefined;
+  if (!settings.clientSecret && (status === 401 || err.code === 'invalid_client')) {
+    // RFC 7009 §2.1 asks for client authentication only of confidential clients (Glewlwyd asks it of all).
+    return (
+      'The tokens were removed from this computer, but the provider refused to revoke them without client credentials ' +
+      '(HTTP 401), which RFC 7009 §2.1 asks only of confidential clients, and this one is public: they stay valid at the ' +
+      'provider until they expire.'
+    );
+  }
+  return `The tokens were removed from this computer, but revoking them at the provider failed: ${reason(err)}`;
+}
+
 function reason(error: unknown): string {
   return error instanceof ConnectError ? error.message : 'an unexpected error';
 }
 
 export async function signOut(options: SignOutOptions = {}): Promise<SignOutResult> {
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
+  // Checked before anything is removed: a bad argument loses nothing.
+  const postLogoutRedirectUri = options.postLogoutRedirectUri === undefined ? undefined : checkPostLogoutRedirectUri(options.postLogoutRedirectUri);
   const store = options.store ?? new TokenStore(keychainStore());
   const result: SignOutResult = {
     profile,
@@ -130,7 +149,7 @@ export async function signOut(options: SignOutOptions = {}): Promise<SignOutResu
   let config: oidc.Configuration;
   let settings: ResolvedSettings;
   try {
-    settings = resolveSettings(settingsOf(session));
+    settings = resolveSettings({ ...settingsOf(session), ...(postLogoutRedirectUri ? { postLogoutRedirectUri } : {}) });
     config = await discover(settings);
   } catch (error) {
     result.revoked = false;
@@ -166,9 +185,7 @@ export async function signOut(options: SignOutOptions = {}): Promise<SignOutResu
       result.revoked = true;
     } catch (error) {
       result.revoked = false;
-      result.warnings.push(
-        `The tokens were removed from this computer, but revoking them at the provider failed: ${reason(fromOpenIdClient(error, 'revocation', server.revocation_endpoint))}`,
-      );
+      result.warnings.push(revocationWarning(error, settings, server.revocation_endpoint));
     }
   }
   return result;

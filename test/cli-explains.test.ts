@@ -85,6 +85,23 @@ describe('connect-login around the sign-in', () => {
     assert.match(String(jsonOf(never).error_description), /or a profile that was signed in before/);
   });
 
+  test('logout --post-logout-redirect-uri: a bad one is a usage error that signs nothing out; it needs --everywhere', async () => {
+    const profile = profileFor('post-logout');
+    assert.equal((await runCli([...login(profile), '--json'], { BROWSER: browserUser().BROWSER })).code, 0);
+    for (const [args, message] of [
+      [['--everywhere', '--post-logout-redirect-uri', 'https://example.com/bye'], /The post-logout redirect URI "https:\/\/example\.com\/bye" must be a loopback URI/],
+      [['--post-logout-redirect-uri', 'http://127.0.0.1:8766/connect/logout'], /is where logout --everywhere comes back: add --everywhere/],
+    ] as const) {
+      const bad = await runCli(['logout', '--profile', profile, '--json', ...args]);
+      assert.equal(bad.code, 2);
+      assert.match(String(jsonOf(bad).error_description), message);
+      assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_in', 'nothing was signed out');
+    }
+    const badLogin = await runCli([...login(profileFor('post-logout-login')), '--post-logout-redirect-uri', 'urn:ietf:wg:oauth:2.0:oob', '--json']);
+    assert.equal(badLogin.code, 2);
+    assert.match(String(jsonOf(badLogin).error_description), /must be a loopback URI/);
+  });
+
   test('userinfo prints what the userinfo endpoint answered, not the ID token\'s claims', async () => {
     const profile = profileFor('userinfo');
     assert.equal((await runCli([...login(profile), '--json'], { BROWSER: browserUser().BROWSER })).code, 0);

@@ -207,7 +207,7 @@ describe('connect-login login over loopback', () => {
     assert.equal(login.code, 1);
     assert.match(
       login.stderr,
-      /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\. Likely causes: the browser shows an error page from the provider \(it does not know this client id or redirect URI: check them\), the browser window was closed, or the sign-in was left unfinished\. To wait longer, pass --timeout SECONDS \(now 2\)\.$/m,
+      /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\. Likely causes: the browser shows an error page from the provider \(it does not know this client id or redirect URI: check them; a provider that matches the port of a loopback redirect URI as well, as Glewlwyd does \(RFC 8252 §7\.3 asks it not to\), refuses one with no port: register a fixed port, such as http:\/\/127\.0\.0\.1:8765\/connect\/oauth2callback, and sign in with it\), the browser window was closed, or the sign-in was left unfinished\. To wait longer, pass --timeout SECONDS \(now 2\)\.$/m,
     );
     const port = Number(/127\.0\.0\.1%3A(\d+)/.exec(login.stderr)?.[1]);
     assert.ok(port > 0, 'the authorization URL named the listening port');

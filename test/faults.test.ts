@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getAccessToken } from '../src/access-token.js';
+import { signOut } from '../src/sign-out.js';
 import type { ConnectError } from '../src/errors.js';
 import type { Endpoint, Fault } from './support/adversary.js';
 import { adversarialSession, type SignInFace } from './support/adversarial-session.js';
@@ -107,6 +108,54 @@ describe('a broken provider at refresh: nothing lost', () => {
       assert.notEqual(renewed, before?.accessToken);
     });
   }
+});
+
+describe('a refresh token refused without an error body (Glewlwyd, for a session ended elsewhere)', () => {
+  for (const [what, body] of [
+    ['an empty 400', ''],
+    ['a 400 with an HTML page', '<h1>Bad Request</h1>'],
+  ] as const) {
+    test(`${what} at refresh: the profile is signed out, with a sentence naming the provider's answer`, async () => {
+      fixture.adversary.reset();
+      const profile = profileFor('refresh-400');
+      assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+      const fault: Fault = { status: 400, headers: body ? { 'Content-Type': 'text/html' } : {}, body };
+      fixture.adversary.tamper = { fault: (e) => (e === 'token' ? fault : undefined) };
+      await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
+        assert.equal(e.code, 'session_expired');
+        assert.match(e.message, /no longer accepts the sign-in .*HTTP 400 and no error in its answer, where RFC 6749 §5\.2 asks for a JSON error\); you are signed out/);
+        return true;
+      });
+      assert.equal(await store.load(profile), null, 'not left "signed in"');
+    });
+  }
+
+  test('a 400 with a JSON error other than invalid_grant is that error, and the session is kept', async () => {
+    fixture.adversary.reset();
+    const profile = profileFor('refresh-400-json');
+    assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+    const before = await store.load(profile);
+    const body = JSON.stringify({ error: 'invalid_request', error_description: 'try later' });
+    fixture.adversary.tamper = { fault: (e) => (e === 'token' ? { status: 400, headers: { 'Content-Type': 'application/json' }, body } : undefined) };
+    await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => e.code === 'invalid_request');
+    assert.deepEqual(await store.load(profile), before);
+  });
+});
+
+describe('revocation refused to a public client (Glewlwyd asks every client for credentials)', () => {
+  test('an empty 401: signed out here, and the warning says the tokens stay valid at the provider and why', async () => {
+    fixture.adversary.reset();
+    const profile = profileFor('revoke-401');
+    assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+    fixture.adversary.tamper = { fault: (e) => (e === 'revocation' ? { status: 401 } : undefined) };
+    const result = await signOut({ profile, store });
+    assert.equal(result.revoked, false);
+    assert.deepEqual(result.warnings, [
+      'The tokens were removed from this computer, but the provider refused to revoke them without client credentials (HTTP 401), ' +
+        'which RFC 7009 §2.1 asks only of confidential clients, and this one is public: they stay valid at the provider until they expire.',
+    ]);
+    assert.equal(await store.load(profile), null);
+  });
 });
 
 describe('TLS and HTTP errors', () => {

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { readConfigFile, settingsFromConfig } from '../config-file.js';
 import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
-import type { ProviderSettings } from '../settings.js';
+import { checkPostLogoutRedirectUri, type ProviderSettings } from '../settings.js';
 import { IDENTITY } from '../identity.js';
 import { SHELLS, commandHelp, completionScript, didYouMean } from './help.js';
 
@@ -17,10 +17,10 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 export const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser', 'device'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'post-logout-redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser', 'device'],
   status: ['profile', 'config', 'json', 'all'],
   token: ['profile', 'config'],
-  logout: ['profile', 'config', 'json', 'everywhere', 'timeout'],
+  logout: ['profile', 'config', 'json', 'everywhere', 'post-logout-redirect-uri', 'timeout'],
   'redirect-defaults': ['technology', 'client-id', 'json'],
   deliver: ['profile', 'config', 'json'],
   discover: ['json'],
@@ -50,6 +50,8 @@ export interface ParsedCommand {
   device?: boolean;
   /** logout --everywhere */
   everywhere?: boolean;
+  /** logout --post-logout-redirect-uri: instead of the one the profile signed in with. */
+  postLogoutRedirectUri?: string;
   /** discover: what the user typed (an e-mail address, an acct: URI or an issuer URL). */
   input?: string;
   /** register, registration update: the details file. */
@@ -127,6 +129,10 @@ Options for login:
                                urn:ietf:wg:oauth:2.0:oob:auto   read from the browser's window title
                                urn:ietf:wg:oauth:2.0:oob        paste the code shown in the browser
                                SCHEME://connect/oauth2callback  the OS runs "${IDENTITY.cliName} deliver URL"
+  --post-logout-redirect-uri URI
+                             Where logout --everywhere comes back, as registered (default
+                               http://127.0.0.1/connect/logout, any port; a provider that matches the
+                               port too needs a fixed one, e.g. http://127.0.0.1:8766/connect/logout)
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)
@@ -174,6 +180,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         'client-id': { type: 'string' },
         'client-secret-env': { type: 'string' },
         'redirect-uri': { type: 'string' },
+        'post-logout-redirect-uri': { type: 'string' },
         scope: { type: 'string' },
         timeout: { type: 'string' },
         'request-timeout': { type: 'string' },
@@ -307,6 +314,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
   if (values.device) run.device = true;
   if (values.device && (values['no-browser'] || values['redirect-uri'])) throw new UsageError('--device signs in on another device: it takes no --no-browser or --redirect-uri');
   if (values.everywhere) run.everywhere = true;
+  if (command === 'logout' && values['post-logout-redirect-uri'] !== undefined) {
+    if (!values.everywhere) throw new UsageError('--post-logout-redirect-uri is where logout --everywhere comes back: add --everywhere');
+    try {
+      run.postLogoutRedirectUri = checkPostLogoutRedirectUri(values['post-logout-redirect-uri']);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   if (values.all && values.profile) throw new UsageError('status takes --all or --profile, not both');
 
   if (command === 'login') {
@@ -317,6 +332,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
       ...(values['client-secret-env'] !== undefined ? { clientSecretEnv: values['client-secret-env'] } : {}),
       ...(values['redirect-uri'] !== undefined ? { redirectUri: values['redirect-uri'] } : {}),
+      ...(values['post-logout-redirect-uri'] !== undefined ? { postLogoutRedirectUri: values['post-logout-redirect-uri'] } : {}),
       ...(values.scope !== undefined ? { scope: values.scope } : {}),
       ...(values['request-timeout'] !== undefined ? { requestTimeout: parseRequestTimeout(values['request-timeout']) } : {}),
       ...(values['allow-origin'] !== undefined ? { resourceOrigins: [...(config.resourceOrigins ?? []), ...values['allow-origin']] } : {}),

@@ -307,6 +307,7 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
       profile: run.profile,
       store,
       everywhere: run.everywhere ?? false,
+      ...(run.postLogoutRedirectUri ? { postLogoutRedirectUri: run.postLogoutRedirectUri } : {}),
       signal: controller.signal,
       timeoutMs: run.timeoutSeconds * 1000,
     });
