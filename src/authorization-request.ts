@@ -4,6 +4,7 @@ import { debug } from './debug.js';
 import { ConnectError, ProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
 import { fromOpenIdClient } from './openid-errors.js';
+import { ANY_PORT_HINT, classifyRedirectUri } from './redirect-uri.js';
 
 export interface AuthorizationRequest {
   /** The URL to open in the system browser (pushed first where the provider takes it). */
@@ -26,6 +27,8 @@ export interface AuthorizationRequestOptions {
   extraParameters?: Record<string, string>;
   /** The attempt's state, when the redirect receiver had to know it first. Default: a fresh one. */
   state?: string;
+  /** The redirect URI as configured (an any-port loopback has no port), for messages. Default: redirectUri. */
+  configuredRedirectUri?: string;
 }
 
 const PROTECTED = new Set([
@@ -46,7 +49,11 @@ const PROTECTED = new Set([
  * instead of an error page the user sees while the app waits for its timeout. The browser's URL then
  * carries only client_id and request_uri.
  */
-async function authorizationUrl(config: oidc.Configuration, parameters: Record<string, string>): Promise<Pick<AuthorizationRequest, 'url' | 'manualUrl' | 'pushAgain'>> {
+async function authorizationUrl(
+  config: oidc.Configuration,
+  parameters: Record<string, string>,
+  configuredRedirectUri: string,
+): Promise<Pick<AuthorizationRequest, 'url' | 'manualUrl' | 'pushAgain'>> {
   const server = config.serverMetadata();
   const endpoint = server.pushed_authorization_request_endpoint;
   const plain = oidc.buildAuthorizationUrl(config, parameters);
@@ -62,7 +69,7 @@ async function authorizationUrl(config: oidc.Configuration, parameters: Record<s
       debug(`authorization: the request was pushed to ${placeOf(endpoint)} and accepted; the browser gets only its reference`);
       return url;
     } catch (error) {
-      throw refused(error, endpoint);
+      throw refused(error, endpoint, parameters.redirect_uri as string, configuredRedirectUri);
     }
   };
   const url = await push();
@@ -72,8 +79,21 @@ async function authorizationUrl(config: oidc.Configuration, parameters: Record<s
 }
 
 /** A refused push, named as such; a failure to reach the provider stays what it is. */
-function refused(error: unknown, endpoint: string): Error {
+function refused(error: unknown, endpoint: string, redirectUri: string, configured: string): Error {
   const err = fromOpenIdClient(error, 'pushed authorization request', placeOf(endpoint));
+  const status = (error as { cause?: unknown } | undefined)?.cause instanceof Response ? ((error as { cause: Response }).cause.status) : 0;
+  if (!(err instanceof ProviderError) && status >= 400 && status < 500) {
+    // Refused without the JSON error RFC 9126 §2.3 asks for (Glewlwyd: an empty 403).
+    const redirect = classifyRedirectUri(configured);
+    const anyPort = redirect.kind === 'loopback' && redirect.port === null;
+    return new ProviderError(
+      'invalid_request',
+      `The provider refused the sign-in request before the browser opened (HTTP ${status} with no explanation, at ${placeOf(endpoint)}). ` +
+        `Check the client id, and that the redirect URI "${redirectUri}" is registered exactly${anyPort ? ANY_PORT_HINT : ''}.`,
+      undefined,
+      { cause: err },
+    );
+  }
   if (!(err instanceof ProviderError)) return err;
   const sentence = err.message.charAt(0).toLowerCase() + err.message.slice(1);
   return new ProviderError(err.code, `The provider refused the sign-in request before the browser opened: ${sentence}`, err.description, { cause: err });
@@ -104,7 +124,7 @@ export async function createAuthorizationRequest(
     parameters.prompt = parameters.prompt ? `${parameters.prompt} consent` : 'consent';
   }
   return {
-    ...(await authorizationUrl(config, parameters)),
+    ...(await authorizationUrl(config, parameters, options.configuredRedirectUri ?? options.redirectUri)),
     redirectUri: options.redirectUri,
     state,
     nonce,

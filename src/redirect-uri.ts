@@ -9,6 +9,11 @@ export const DEFAULT_LOOPBACK_REDIRECT_URI = 'http://127.0.0.1/connect/oauth2cal
 /** The provider's default redirect URI for web clients, also usable by native ones. */
 export const PROVIDER_DEFAULT_LOCALHOST_URI = 'http://localhost:8081/connect/oauth2callback';
 
+/** Said where an any-port loopback redirect URI may be what the provider refused (after a ';'). */
+export const ANY_PORT_HINT =
+  '; a provider that matches the port of a loopback redirect URI as well, as Glewlwyd does (RFC 8252 §7.3 asks it not to), ' +
+  'refuses one with no port: register a fixed port, such as http://127.0.0.1:8765/connect/oauth2callback, and sign in with it';
+
 export type RedirectKind =
   | {
       kind: 'loopback';

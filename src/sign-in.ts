@@ -13,18 +13,13 @@ import { LoopbackReceiver } from './redirect-receiver/loopback.js';
 import { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
 import { OobPasteReceiver } from './redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from './redirect-receiver/receiver.js';
-import type { RedirectKind } from './redirect-uri.js';
+import { ANY_PORT_HINT, type RedirectKind } from './redirect-uri.js';
 import { displayName, summarize, type SessionSummary, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderSettings, type ResolvedSettings } from './settings.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { exchangeCode } from './token-exchange.js';
 import { revokeQuietly } from './sign-out.js';
-
-/** Said when an any-port loopback redirect URI may be what the provider refused. */
-const ANY_PORT_HINT =
-  '; a provider that matches the port of a loopback redirect URI as well, as Glewlwyd does (RFC 8252 §7.3 asks it not to), ' +
-  'refuses one with no port: register a fixed port, such as http://127.0.0.1:8765/connect/oauth2callback, and sign in with it';
 
 export const DEFAULT_SIGN_IN_TIMEOUT_MS = 5 * 60_000;
 
@@ -195,6 +190,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
       const request = await Promise.race([
         createAuthorizationRequest(config, {
           redirectUri: pending.redirectUri,
+          configuredRedirectUri: settings.redirectUri,
           scope: settings.scope,
           state,
           ...(options.extraParameters ? { extraParameters: options.extraParameters } : {}),

@@ -48,6 +48,7 @@ describe('registration details (the provider\'s list)', () => {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       scope: 'openid profile email offline_access',
+      client_confidential: false,
       contacts: ['dev@example.com'],
       connect_organization: 'Example AS',
       connect_product: 'Example Desktop',

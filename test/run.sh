@@ -44,7 +44,7 @@ if [ "${CONNECT_BENCH:-}" = 1 ]; then
 fi
 
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js)
+[ ${#files[@]} -gt 0 ] || files=(dist/test/*.test.js dist/test/interop/*.test.js)
 # No test may hang the suite: each has 3 minutes at most.
 node --test --test-concurrency=1 --test-timeout=180000 "${files[@]}"
 

@@ -220,6 +220,9 @@ export function clientMetadata(details: ResolvedDetails): Record<string, unknown
     response_types: ['code'],
     scope: details.scopes.join(' '),
   };
+  // Glewlwyd decides public or confidential from this field of its own, not token_endpoint_auth_method:
+  // without it a public client is registered as confidential, with a secret it cannot keep.
+  if (details.clientType === 'public') metadata.client_confidential = false;
   if (details.contactEmail) metadata.contacts = [details.contactEmail];
   if (details.postLogoutRedirectUris.length) metadata.post_logout_redirect_uris = details.postLogoutRedirectUris;
   if (details.backchannelLogoutUri) metadata.backchannel_logout_uri = details.backchannelLogoutUri;

@@ -77,11 +77,12 @@ export interface BrowserUser {
 
 /** A real chromium that signs in on the provider's pages (see browser-driver.ts). */
 export function browserUser(
-  options: { user?: string; action?: 'approve' | 'deny'; tamper?: string; schemeHandler?: string[]; headful?: boolean } = {},
+  options: { user?: string; password?: string; action?: 'approve' | 'deny'; tamper?: string; schemeHandler?: string[]; headful?: boolean } = {},
 ): BrowserUser {
   const reportPath = join(mkdtempSync(join(tmpdir(), 'connect-driver-')), 'report.json');
   const words = ['node', DRIVER, '--report', reportPath, '--user', options.user ?? 'alice', '--action', options.action ?? 'approve'];
   if (options.tamper) words.push('--tamper', options.tamper);
+  if (options.password) words.push('--password', options.password);
   const release = join(dirname(reportPath), 'release');
   if (options.headful) words.push('--headful', '--hold-until', release);
   if (options.schemeHandler) words.push('--scheme-handler', options.schemeHandler.map((w) => `'${w}'`).join(' '));

@@ -1,5 +1,7 @@
-// What a user does on the demo provider's pages (oidc-provider's sign-in and consent screens).
+// What a user does on the provider's pages: oidc-provider's sign-in and consent screens, or, when the
+// browser is on Glewlwyd's login app, what test/interop/glewlwyd-pages.ts does there.
 import type { Page } from 'playwright-core';
+import { actOnGlewlwydPages } from '../interop/glewlwyd-pages.js';
 
 export interface ProviderPagesOptions {
   user: string;
@@ -24,6 +26,9 @@ export async function actOnProviderPages(page: Page, options: ProviderPagesOptio
     await page.waitForLoadState('domcontentloaded');
     const here = new URL(page.url());
     if (options.stopAtOrigin && here.origin === options.stopAtOrigin) return steps;
+    if (here.pathname.endsWith('/login.html')) {
+      return [...steps, ...(await actOnGlewlwydPages(page, { ...options, timeoutMs: Math.max(1000, deadline - Date.now()) }))];
+    }
     // The next page has committed (its load may never finish: the app's loopback closes at once).
     const moved = () => page.waitForURL((u) => u.href !== here.href, { waitUntil: 'commit' });
     if (await page.locator('input[name="login"]').count()) {
