@@ -29,6 +29,8 @@ export interface AuthorizationRequestOptions {
   state?: string;
   /** The redirect URI as configured (an any-port loopback has no port), for messages. Default: redirectUri. */
   configuredRedirectUri?: string;
+  /** DPoP: the pushed request carries a proof, and the request names the key (`dpop_jkt`, RFC 9449 §10). */
+  dpop?: oidc.DPoPHandle;
 }
 
 const PROTECTED = new Set([
@@ -53,6 +55,7 @@ async function authorizationUrl(
   config: oidc.Configuration,
   parameters: Record<string, string>,
   configuredRedirectUri: string,
+  dpop: oidc.DPoPHandle | undefined,
 ): Promise<Pick<AuthorizationRequest, 'url' | 'manualUrl' | 'pushAgain'>> {
   const server = config.serverMetadata();
   const endpoint = server.pushed_authorization_request_endpoint;
@@ -65,7 +68,7 @@ async function authorizationUrl(
   }
   const push = async () => {
     try {
-      const url = await oidc.buildAuthorizationUrlWithPAR(config, parameters);
+      const url = await oidc.buildAuthorizationUrlWithPAR(config, parameters, dpop ? { DPoP: dpop } : undefined);
       debug(`authorization: the request was pushed to ${placeOf(endpoint)} and accepted; the browser gets only its reference`);
       return url;
     } catch (error) {
@@ -89,7 +92,7 @@ function refused(error: unknown, endpoint: string, redirectUri: string, configur
     return new ProviderError(
       'invalid_request',
       `The provider refused the sign-in request before the browser opened (HTTP ${status} with no explanation, at ${placeOf(endpoint)}). ` +
-        `Check the client id, and that the redirect URI "${redirectUri}" is registered exactly${anyPort ? ANY_PORT_HINT : ''}.`,
+        `Check the client id, and that the redirect URI "${anyPort ? configured : redirectUri}" is registered exactly${anyPort ? ANY_PORT_HINT : ''}.`,
       undefined,
       { cause: err },
     );
@@ -119,12 +122,13 @@ export async function createAuthorizationRequest(
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
   });
+  if (options.dpop) parameters.dpop_jkt = await options.dpop.calculateThumbprint();
   // OpenID Connect Core §11: a request for offline_access must ask for consent.
   if (options.scope.split(' ').includes('offline_access') && !parameters.prompt?.split(' ').includes('consent')) {
     parameters.prompt = parameters.prompt ? `${parameters.prompt} consent` : 'consent';
   }
   return {
-    ...(await authorizationUrl(config, parameters, options.configuredRedirectUri ?? options.redirectUri)),
+    ...(await authorizationUrl(config, parameters, options.configuredRedirectUri ?? options.redirectUri, options.dpop)),
     redirectUri: options.redirectUri,
     state,
     nonce,

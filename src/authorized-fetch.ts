@@ -1,7 +1,13 @@
 // Calling a resource server with the user's access token (RFC 6750 §2.1: in the Authorization
 // header, never in the URL), renewed when near expiry, and once more after the resource server
 // answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` (revoked or expired early).
+// A DPoP-bound token (dpop.ts) goes with a proof for this method and URL, `ath` included.
+import * as oidc from 'openid-client';
 import { freshSession } from './access-token.js';
+import { discover } from './discovery.js';
+import { dpopHandle } from './dpop.js';
+import { resolveSettings } from './settings.js';
+import { settingsOf } from './session.js';
 import type { StoredSession } from './session.js';
 import { ConnectError } from './errors.js';
 import { isHttpsOrLoopback } from './redirect-uri.js';
@@ -18,7 +24,27 @@ function withToken(init: RequestInit | undefined, token: string): RequestInit {
 function invalidToken(response: Response): boolean {
   if (response.status !== 401) return false;
   const challenge = response.headers.get('www-authenticate') ?? '';
-  return /^Bearer\b/i.test(challenge) && /error="?invalid_token"?/i.test(challenge);
+  return /^(Bearer|DPoP)\b/i.test(challenge) && /error="?invalid_token"?/i.test(challenge);
+}
+
+/** The request with the session's token: as Bearer, or with a DPoP proof when the token is bound. */
+async function send(url: URL, init: RequestInit | undefined, session: StoredSession): Promise<Response> {
+  if (!session.dpop) return fetch(url, withToken(init, session.accessToken));
+  const config = await discover(resolveSettings(settingsOf(session)));
+  // The resource's answer is the caller's, as with a Bearer token: not limited like the provider's.
+  config[oidc.customFetch] = (input, options) => fetch(input, options as RequestInit);
+  const headers = new Headers(init?.headers);
+  headers.delete('authorization');
+  const body = (init?.body ?? undefined) as oidc.FetchBody | undefined;
+  try {
+    return await oidc.fetchProtectedResource(config, session.accessToken, url, init?.method ?? 'GET', body, headers, {
+      DPoP: await dpopHandle(config, session.dpop),
+    });
+  } catch (error) {
+    // openid-client throws on a 401 with a challenge; the caller wants the answer itself.
+    if (error instanceof oidc.WWWAuthenticateChallengeError) return error.response;
+    throw error;
+  }
 }
 
 export async function authorizedFetch(
@@ -51,11 +77,11 @@ export async function authorizedFetch(
   };
   const renewal = onRenewed ? { onRenewed } : {};
   const session = await freshSession(store, profile, { ...renewal, check });
-  checkIssuedToken(session.tokenType, session.accessToken);
-  const first = await fetch(url, withToken(init, session.accessToken));
+  checkIssuedToken(session.tokenType, session.accessToken, session.dpop !== undefined);
+  const first = await send(url, init, session);
   if (!invalidToken(first)) return first;
   await first.body?.cancel();
   const renewed = await freshSession(store, profile, { force: true, ...renewal });
-  checkIssuedToken(renewed.tokenType, renewed.accessToken);
-  return fetch(url, withToken(init, renewed.accessToken));
+  checkIssuedToken(renewed.tokenType, renewed.accessToken, renewed.dpop !== undefined);
+  return send(url, init, renewed);
 }

@@ -6,6 +6,7 @@
 import * as oidc from 'openid-client';
 import { debug } from './debug.js';
 import { discover } from './discovery.js';
+import { dpopAlgorithm, newDpopKey } from './dpop.js';
 import { ConnectError, ProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
 import { isHttpsOrLoopback } from './redirect-uri.js';
@@ -86,9 +87,11 @@ export async function deviceSignIn(options: DeviceSignInOptions): Promise<Sessio
   debug(`device: waiting for the user (every ${code.interval ?? 5} s, for ${code.expires_in} s at most)`);
   const expiry = AbortSignal.timeout(code.expires_in * 1000);
   const signal = options.signal ? AbortSignal.any([options.signal, expiry]) : expiry;
+  const alg = dpopAlgorithm(settings.dpop, config.serverMetadata());
+  const dpop = alg ? await newDpopKey(config, alg) : undefined;
   let tokens: Awaited<ReturnType<typeof oidc.pollDeviceAuthorizationGrant>>;
   try {
-    tokens = await oidc.pollDeviceAuthorizationGrant(config, code, undefined, { signal });
+    tokens = await oidc.pollDeviceAuthorizationGrant(config, code, undefined, { signal, ...(dpop ? { DPoP: dpop.handle } : {}) });
   } catch (error) {
     if (options.signal?.aborted) throw cancelled();
     if (expiry.aborted) throw expired();
@@ -99,7 +102,7 @@ export async function deviceSignIn(options: DeviceSignInOptions): Promise<Sessio
     }
     throw err;
   }
-  const session = withSettings(await sessionFrom(config, tokens, settings.scope), settings, options.settings);
+  const session = withSettings(await sessionFrom(config, tokens, settings.scope, dpop), settings, options.settings);
   await saveOrRevoke(store, profile, session, config);
   return summarize(session);
 }

@@ -19,6 +19,7 @@
 import * as oidc from 'openid-client';
 import { debug } from './debug.js';
 import { discover } from './discovery.js';
+import { dpopOptions } from './dpop.js';
 import { ConnectError, ProviderError, isConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { nowSeconds, settingsOf, type StoredSession } from './session.js';
@@ -206,9 +207,10 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
       if (!response.ok) unreachable = true;
       return response;
     }
-    if (response.status === 400 && !isErrorAnswer(await response.clone().json().catch(() => undefined))) {
-      // RFC 6749 §5.2 asks for a JSON error; some providers (Glewlwyd, for a session ended elsewhere)
-      // answer an empty 400. The refresh token was refused all the same: it will not work again.
+    if (response.status === 400 && (await response.clone().text()) === '') {
+      // RFC 6749 §5.2 asks for a JSON error; Glewlwyd, for a session ended elsewhere, answers an empty
+      // 400. The refresh token was refused all the same: it will not work again. (A 400 with any body,
+      // a proxy's page or a gateway's JSON, stays an unusable answer, and the session is kept.)
       throw new RefusedWithoutReason();
     }
     const answer: unknown = response.status === 200 ? await response.clone().json().catch(() => undefined) : undefined;
@@ -224,9 +226,10 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
   let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
   let claims: oidc.IDToken | undefined;
   try {
-    tokens = await oidc.refreshTokenGrant(config, session.refreshToken as string);
+    // A public client's refresh token is bound to the key too (RFC 9449 §5): the renewal carries a proof.
+    tokens = await oidc.refreshTokenGrant(config, session.refreshToken as string, undefined, await dpopOptions(config, session.dpop));
     if (!written) throw new ConnectError('invalid_response', 'The renewed tokens could not be stored before their checks.');
-    checkIssuedToken(tokens.token_type, tokens.access_token);
+    checkIssuedToken(tokens.token_type, tokens.access_token, session.dpop !== undefined);
     claims = tokens.claims();
     checkSameUser(claims, session);
   } catch (error) {
@@ -262,15 +265,11 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
   return result;
 }
 
-/** A refresh token refused with an empty (or not JSON) 400: `invalid_grant`, saying how it came. */
+/** A refresh token refused with an empty 400: `invalid_grant`, saying how it came. */
 export class RefusedWithoutReason extends ProviderError {
   constructor() {
-    super('invalid_grant', 'the provider refused the refresh token with HTTP 400 and no error in its answer, where RFC 6749 §5.2 asks for a JSON error');
+    super('invalid_grant', 'the provider refused the refresh token with HTTP 400 and an empty answer, where RFC 6749 §5.2 asks for a JSON error');
   }
-}
-
-function isErrorAnswer(answer: unknown): boolean {
-  return typeof answer === 'object' && answer !== null && typeof (answer as { error?: unknown }).error === 'string';
 }
 
 /** Tell the provider to revoke renewed tokens that failed their checks (best effort). */

@@ -1,5 +1,6 @@
 // The signed-in session: what is kept in the keychain for a profile, and the token-free summary of
 // it that the CLI, the app's renderer and logs may see.
+import type { DpopMode, StoredDpopKey } from './dpop.js';
 import type { ProviderEndpoints, ProviderSettings } from './settings.js';
 
 export interface StoredSession {
@@ -28,6 +29,10 @@ export interface StoredSession {
   requestTimeoutSeconds?: number;
   /** Origins besides the issuer's that `fetch` may send the access token to. */
   resourceOrigins?: string[];
+  /** DPoP as the settings asked for it (kept for signing in again). */
+  dpopMode?: DpopMode;
+  /** The key the tokens are bound to (DPoP), when they are: every use of them carries a proof. */
+  dpop?: StoredDpopKey;
   /** Seconds since the epoch. */
   obtainedAt: number;
   /**
@@ -52,6 +57,7 @@ export function settingsOf(session: StoredSession): ProviderSettings {
     ...(session.postLogoutRedirectUri ? { postLogoutRedirectUri: session.postLogoutRedirectUri } : {}),
     ...(session.requestTimeoutSeconds ? { requestTimeoutSeconds: session.requestTimeoutSeconds } : {}),
     ...(session.resourceOrigins?.length ? { resourceOrigins: session.resourceOrigins } : {}),
+    ...(session.dpopMode ? { dpop: session.dpopMode } : {}),
   };
 }
 
@@ -65,6 +71,8 @@ export interface SessionSummary {
   claims: Record<string, unknown>;
   expiresAt: number | null;
   hasRefreshToken: boolean;
+  /** The tokens are bound to a key this app holds (DPoP): useless to anyone who copies them. */
+  senderConstrained: boolean;
 }
 
 export function summarize(session: StoredSession): SessionSummary {
@@ -77,6 +85,7 @@ export function summarize(session: StoredSession): SessionSummary {
     claims: session.claims,
     expiresAt: session.expiresAt,
     hasRefreshToken: typeof session.refreshToken === 'string',
+    senderConstrained: session.dpop !== undefined,
   };
 }
 

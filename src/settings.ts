@@ -1,4 +1,5 @@
 // Provider settings: what the app must know about the authorization server and its registration.
+import { DPOP_MODES, type DpopMode } from './dpop.js';
 import { ConnectError } from './errors.js';
 import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri, isHttpsOrLoopback, type RedirectKind } from './redirect-uri.js';
 
@@ -52,6 +53,11 @@ export interface ProviderSettings {
    * e.g. `https://api.example.com`. Anything else is refused before any request.
    */
   resourceOrigins?: string[];
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): `auto` (default) binds them when the provider offers
+   * it, `on` always, `off` never (see dpop.ts).
+   */
+  dpop?: DpopMode;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
@@ -73,6 +79,7 @@ export interface ResolvedSettings {
   requestTimeoutSeconds: number;
   /** Normalized origins (scheme://host[:port]). */
   resourceOrigins: string[];
+  dpop: DpopMode;
 }
 
 function invalid(message: string): ConnectError {
@@ -153,6 +160,9 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   }
 
   const resourceOrigins = checkResourceOrigins(settings.resourceOrigins);
+  // Off until every face and the demo's resource server take proofs (issue #20); then auto.
+  const dpop = settings.dpop ?? 'off';
+  if (!DPOP_MODES.includes(dpop)) throw invalid(`DPoP must be one of ${DPOP_MODES.join(', ')}, not "${String(dpop)}".`);
 
   return {
     issuer,
@@ -167,6 +177,7 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
     postLogoutRedirectUri,
     requestTimeoutSeconds,
     resourceOrigins,
+    dpop,
   };
 }
 

@@ -7,6 +7,7 @@ import { checkAuthorizationResponse, setAsideLine } from './authorization-respon
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
 import { debug } from './debug.js';
 import { discover } from './discovery.js';
+import { dpopAlgorithm, newDpopKey } from './dpop.js';
 import { ConnectError } from './errors.js';
 import { CustomSchemeReceiver } from './redirect-receiver/custom-scheme.js';
 import { LoopbackReceiver } from './redirect-receiver/loopback.js';
@@ -105,6 +106,7 @@ export function withSettings(session: StoredSession, settings: ResolvedSettings,
     ...(given.postLogoutRedirectUri ? { postLogoutRedirectUri: settings.postLogoutRedirectUri } : {}),
     ...(given.requestTimeoutSeconds ? { requestTimeoutSeconds: settings.requestTimeoutSeconds } : {}),
     ...(settings.resourceOrigins.length ? { resourceOrigins: settings.resourceOrigins } : {}),
+    ...(given.dpop ? { dpopMode: settings.dpop } : {}),
   };
 }
 
@@ -187,8 +189,12 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
         issuer: server.issuer,
         notice: (error) => emit({ type: 'response-rejected', error }),
       });
+      // DPoP: the key is made now, so that the pushed request and the code exchange carry its proof.
+      const alg = dpopAlgorithm(settings.dpop, server);
+      const dpop = alg ? await newDpopKey(config, alg) : undefined;
       const request = await Promise.race([
         createAuthorizationRequest(config, {
+          ...(dpop ? { dpop: dpop.handle } : {}),
           redirectUri: pending.redirectUri,
           configuredRedirectUri: settings.redirectUri,
           scope: settings.scope,
@@ -220,7 +226,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
             issRequired: server.authorization_response_iss_parameter_supported === true,
           });
           emit({ type: 'exchanging' });
-          const session = withSettings(await exchangeCode({ config, request, scope: settings.scope }, candidate.params), settings, options.settings);
+          const session = withSettings(await exchangeCode({ config, request, scope: settings.scope, ...(dpop ? { dpop } : {}) }, candidate.params), settings, options.settings);
           await saveOrRevoke(store, profile, session, config);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

@@ -6,6 +6,7 @@ import { attemptSignal, whenAborted } from './abort.js';
 import { sameString } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
+import { dpopOptions } from './dpop.js';
 import { ConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { LoopbackReceiver } from './redirect-receiver/loopback.js';
@@ -84,7 +85,7 @@ async function tokenLogout(config: oidc.Configuration, session: StoredSession): 
   const endpoint = config.serverMetadata().end_session_endpoint as string;
   let response: Response;
   try {
-    response = await oidc.fetchProtectedResource(config, session.accessToken, new URL(endpoint), 'POST');
+    response = await oidc.fetchProtectedResource(config, session.accessToken, new URL(endpoint), 'POST', undefined, undefined, await dpopOptions(config, session.dpop));
   } catch (error) {
     throw fromOpenIdClient(error, 'revocation', endpoint);
   }

@@ -5,6 +5,7 @@ import type { AuthorizationRequest } from './authorization-request.js';
 import { ConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { printable } from './printable.js';
+import type { StoredDpopKey } from './dpop.js';
 import { nowSeconds, type StoredSession } from './session.js';
 
 export interface ExchangeContext {
@@ -12,6 +13,13 @@ export interface ExchangeContext {
   request: AuthorizationRequest;
   /** The requested scope, used when the token response does not say what was granted. */
   scope: string;
+  /** DPoP: the proof maker for the exchange, and the key to keep with a session whose tokens it binds. */
+  dpop?: SessionDpop;
+}
+
+export interface SessionDpop {
+  handle: oidc.DPoPHandle;
+  key: StoredDpopKey;
 }
 
 /** The response parameters as the URL the provider redirected to (for openid-client's checks). */
@@ -26,12 +34,13 @@ function callbackUrl(redirectUri: string, params: URLSearchParams): URL {
  * A DPoP-bound token sent as Bearer would be refused by the resource, and a token with a line break
  * would end up in an error message; neither is ever stored or sent. Messages never carry the token.
  */
-export function checkIssuedToken(tokenType: string | undefined, accessToken: string): void {
-  if ((tokenType ?? '').toLowerCase() !== 'bearer') {
+export function checkIssuedToken(tokenType: string | undefined, accessToken: string, dpop = false): void {
+  const type = (tokenType ?? '').toLowerCase();
+  if (type !== 'bearer' && !(dpop && type === 'dpop')) {
     throw new ConnectError(
       'unsupported_token_type',
       `The provider issued a "${printable(tokenType ?? 'untyped', 40)}" access token, and this client can only use Bearer tokens ` +
-        '(DPoP is not supported yet); nothing was stored.',
+        `${dpop ? 'and DPoP-bound ones' : 'here (a DPoP-bound one needs a proof this sign-in did not send)'}; nothing was stored.`,
     );
   }
   if (!/^[\x21-\x7e]+$/.test(accessToken)) {
@@ -58,11 +67,12 @@ export async function exchangeCode(context: ExchangeContext, params: URLSearchPa
         idTokenExpected: true,
       },
       { redirect_uri: request.redirectUri },
+      context.dpop ? { DPoP: context.dpop.handle } : undefined,
     );
   } catch (error) {
     throw fromOpenIdClient(error, 'token', server.token_endpoint);
   }
-  return { ...(await sessionFrom(config, tokens, context.scope)), redirectUri: request.redirectUri };
+  return { ...(await sessionFrom(config, tokens, context.scope, context.dpop)), redirectUri: request.redirectUri };
 }
 
 /**
@@ -73,15 +83,18 @@ export async function sessionFrom(
   config: oidc.Configuration,
   tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
   scope: string,
+  dpop?: SessionDpop,
 ): Promise<StoredSession> {
   const server = config.serverMetadata();
-  checkIssuedToken(tokens.token_type, tokens.access_token);
+  checkIssuedToken(tokens.token_type, tokens.access_token, dpop !== undefined);
+  // A provider that does not bind (Bearer) gets no proofs later: the key is kept only for bound tokens.
+  const bound = dpop && tokens.token_type.toLowerCase() === 'dpop' ? dpop : undefined;
   const idClaims = tokens.claims();
   if (!idClaims) throw new ConnectError('id_token_invalid', 'The provider returned no ID token.');
   const claims: Record<string, unknown> = { ...idClaims };
   if (server.userinfo_endpoint) {
     try {
-      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub);
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub, bound ? { DPoP: bound.handle } : undefined);
       for (const [key, value] of Object.entries(userinfo)) if (!(key in claims)) claims[key] = value;
     } catch (error) {
       throw fromOpenIdClient(error, 'userinfo', server.userinfo_endpoint);
@@ -103,6 +116,7 @@ export async function sessionFrom(
     expiresAt: typeof expiresIn === 'number' ? obtainedAt + expiresIn : null,
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
+    ...(bound ? { dpop: bound.key } : {}),
     obtainedAt,
   };
 }

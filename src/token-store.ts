@@ -1,5 +1,6 @@
 // The token vault: one keychain entry set per profile. A profile isolates one sign-in (the app's,
 // a script's, a test's) from every other.
+import { isStoredDpopKey } from './dpop.js';
 import { debug } from './debug.js';
 import { ConnectError } from './errors.js';
 import type { SecretStore } from './secret-store/store.js';
@@ -45,7 +46,8 @@ function isStoredSession(value: unknown): value is StoredSession {
     typeof v.sub === 'string' &&
     typeof v.accessToken === 'string' &&
     typeof v.scope === 'string' &&
-    (v.expiresAt === null || typeof v.expiresAt === 'number')
+    (v.expiresAt === null || typeof v.expiresAt === 'number') &&
+    (v.dpop === undefined || isStoredDpopKey(v.dpop))
   );
 }
 

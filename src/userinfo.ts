@@ -2,6 +2,7 @@
 import * as oidc from 'openid-client';
 import { freshSession } from './access-token.js';
 import { discover } from './discovery.js';
+import { dpopOptions } from './dpop.js';
 import { ConnectError } from './errors.js';
 import { fromOpenIdClient } from './openid-errors.js';
 import { settingsOf, type StoredSession } from './session.js';
@@ -24,7 +25,7 @@ export async function readUserInfo(store: TokenStore, profile: string): Promise<
   if (!endpoint) throw new ConnectError('invalid_response', 'The provider has no userinfo endpoint.');
   let userinfo: Record<string, unknown>;
   try {
-    userinfo = await oidc.fetchUserInfo(config, session.accessToken, session.sub);
+    userinfo = await oidc.fetchUserInfo(config, session.accessToken, session.sub, await dpopOptions(config, session.dpop));
   } catch (error) {
     throw fromOpenIdClient(error, 'userinfo', endpoint);
   }

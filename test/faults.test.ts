@@ -111,22 +111,31 @@ describe('a broken provider at refresh: nothing lost', () => {
 });
 
 describe('a refresh token refused without an error body (Glewlwyd, for a session ended elsewhere)', () => {
-  for (const [what, body] of [
-    ['an empty 400', ''],
-    ['a 400 with an HTML page', '<h1>Bad Request</h1>'],
+  test('an empty 400 at refresh: the profile is signed out, with a sentence naming the provider\'s answer', async () => {
+    fixture.adversary.reset();
+    const profile = profileFor('refresh-400');
+    assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+    fixture.adversary.tamper = { fault: (e) => (e === 'token' ? { status: 400 } : undefined) };
+    await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
+      assert.equal(e.code, 'session_expired');
+      assert.match(e.message, /no longer accepts the sign-in .*HTTP 400 and an empty answer, where RFC 6749 §5\.2 asks for a JSON error\); you are signed out/);
+      return true;
+    });
+    assert.equal(await store.load(profile), null, 'not left "signed in"');
+  });
+
+  for (const [what, fault] of [
+    ['a proxy\'s HTML page', { status: 400, headers: { 'Content-Type': 'text/html' }, body: '<h1>Request Header Or Cookie Too Large</h1>' }],
+    ['a gateway\'s JSON without an OAuth error', { status: 400, headers: { 'Content-Type': 'application/json' }, body: '{"message":"Bad Request"}' }],
   ] as const) {
-    test(`${what} at refresh: the profile is signed out, with a sentence naming the provider's answer`, async () => {
+    test(`a 400 with ${what} is not taken for a refusal: an unusable answer, and the session is kept`, async () => {
       fixture.adversary.reset();
-      const profile = profileFor('refresh-400');
+      const profile = profileFor('refresh-400-body');
       assert.deepEqual(await signInCore(profile), { sub: 'alice' });
-      const fault: Fault = { status: 400, headers: body ? { 'Content-Type': 'text/html' } : {}, body };
-      fixture.adversary.tamper = { fault: (e) => (e === 'token' ? fault : undefined) };
-      await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => {
-        assert.equal(e.code, 'session_expired');
-        assert.match(e.message, /no longer accepts the sign-in .*HTTP 400 and no error in its answer, where RFC 6749 §5\.2 asks for a JSON error\); you are signed out/);
-        return true;
-      });
-      assert.equal(await store.load(profile), null, 'not left "signed in"');
+      const before = await store.load(profile);
+      fixture.adversary.tamper = { fault: (e) => (e === 'token' ? (fault as Fault) : undefined) };
+      await assert.rejects(getAccessToken(store, profile, { force: true }), (e: ConnectError) => e.code === 'invalid_response');
+      assert.deepEqual(await store.load(profile), before);
     });
   }
 
@@ -155,6 +164,18 @@ describe('revocation refused to a public client (Glewlwyd asks every client for 
         'which RFC 7009 §2.1 asks only of confidential clients, and this one is public: they stay valid at the provider until they expire.',
     ]);
     assert.equal(await store.load(profile), null);
+  });
+
+  test('signOut with a post-logout redirect URI that is not loopback: invalid_settings, and nothing is removed', async () => {
+    fixture.adversary.reset();
+    const profile = profileFor('post-logout-bad');
+    assert.deepEqual(await signInCore(profile), { sub: 'alice' });
+    await assert.rejects(signOut({ profile, store, everywhere: true, postLogoutRedirectUri: 'https://example.com/bye' }), (e: ConnectError) => {
+      assert.equal(e.code, 'invalid_settings');
+      assert.match(e.message, /must be a loopback URI/);
+      return true;
+    });
+    assert.ok(await store.load(profile), 'still signed in');
   });
 });
 

@@ -4,7 +4,7 @@
 // test compares what was measured with the table in the docs, so the docs cannot claim what a provider
 // does not do, nor miss what it does.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,8 @@ async function freePort(): Promise<number> {
 const SCHEME_URI = `${IDENTITY.scheme}://connect/oauth2callback`;
 const OOB = 'urn:ietf:wg:oauth:2.0:oob';
 const skipGlewlwyd = glewlwydAvailable();
+/** Files the flows write (details, the handler's copy of a redirect), removed at the end. */
+const scratch = mkdtempSync(join(tmpdir(), 'connect-compat-'));
 
 before(async () => {
   browser = await SharedBrowser.start();
@@ -107,6 +109,7 @@ after(async () => {
   await signOutAll();
   await browser?.close();
   for (const subject of subjects.values()) await subject.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 const metadataOf = async (s: Subject) =>
@@ -202,7 +205,7 @@ for (const column of COLUMNS) {
 
     test('the any-port loopback defaults: sign-in, and the post-logout redirect', async () => {
       const profile = profileFor('compat-any-port');
-      const signIn = await runCli(login(profile, ['--timeout', '8', '--json']), await everyday());
+      const signIn = await runCli(login(profile, ['--timeout', '30', '--json']), await everyday());
       if (signIn.code === 0) record('Loopback redirect, any port (RFC 8252 §7.3)', column, 'yes');
       else {
         // What the user reads: the provider refused the redirect URI (before the browser opened, where
@@ -214,18 +217,29 @@ for (const column of COLUMNS) {
         const again = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--json']), await everyday());
         assert.equal(again.code, 0, again.stderr);
       }
-      const logout = await runCli(['logout', '--everywhere', '--timeout', '8', '--profile', profile, '--json'], await everyday());
+      const logout = await runCli(['logout', '--everywhere', '--timeout', '10', '--profile', profile, '--json'], await everyday());
       assert.equal(logout.code, 0, logout.stderr);
       const everywhere = jsonOf(logout).everywhere;
-      assert.ok(everywhere === 'confirmed' || everywhere === 'failed', String(everywhere));
-      record('Post-logout redirect, any port', column, everywhere === 'confirmed' ? 'yes' : 'no (exact match)');
+      if (everywhere === 'confirmed') record('Post-logout redirect, any port', column, 'yes');
+      else {
+        // The provider's page did not send the browser back to the any-port listener.
+        assert.equal(everywhere, 'failed', logout.stdout);
+        assert.match(String((jsonOf(logout).warnings as string[])[0]), /logout page did not come back within 10 seconds/);
+        record('Post-logout redirect, any port', column, 'no (exact match)');
+      }
       assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_out', 'signed out here either way');
+
+      // A fixed one given to logout (not at login) is used that once, and the provider comes back.
+      const again = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--json']), await everyday());
+      assert.equal(again.code, 0, again.stderr);
+      const fixed = await runCli(['logout', '--everywhere', '--post-logout-redirect-uri', s().postLogoutRedirectUri, '--profile', profile, '--json'], await everyday());
+      assert.equal(jsonOf(fixed).everywhere, 'confirmed', fixed.stdout);
     });
 
     test('a custom URI scheme: the OS hands the redirect to "connect-login deliver"', async () => {
       const profile = profileFor('compat-scheme');
       // The OS's handler also keeps the URL it was given, to see what the authorization response holds.
-      const seen = join(mkdtempSync(join(tmpdir(), 'connect-compat-')), 'redirect');
+      const seen = join(scratch, `redirect-${column.length}`);
       const handler = ['sh', '-c', 'printf %s "$4" > "$0.tmp" && mv "$0.tmp" "$0" && exec "$1" "$2" deliver --profile "$3" "$4"'];
       const os = browserUser({ password: s().password, schemeHandler: [...handler, seen, process.execPath, CLI, profile] });
       const signIn = await runCli(login(profile, ['--redirect-uri', SCHEME_URI, '--json']), { BROWSER: os.BROWSER });
@@ -242,6 +256,7 @@ for (const column of COLUMNS) {
       const user = browserUser({ password: s().password });
       const cli = startCli(login(profile, ['--redirect-uri', OOB, '--timeout', '20', '--json']), { BROWSER: user.BROWSER });
       const page = await user.report();
+      assert.ok(page.ok, page.error);
       if (page.shownCode) {
         cli.child.stdin.write(`${page.shownCode}\n`);
         const result = await cli.done;
@@ -251,6 +266,8 @@ for (const column of COLUMNS) {
         cli.child.stdin.end();
         const result = await cli.done;
         assert.equal(result.code, 1);
+        // The browser was sent to the URN itself (which it cannot open), not to a page of the provider's.
+        assert.notEqual(page.heading, 'Copy this code into the application');
         record('oob: a page with the code to paste', column, 'no');
       }
     });
@@ -281,7 +298,7 @@ for (const column of COLUMNS) {
         return;
       }
       const profile = profileFor('compat-register');
-      const details = join(mkdtempSync(join(tmpdir(), 'connect-compat-')), 'details.json');
+      const details = join(scratch, `details-${column.length}.json`);
       writeFileSync(details, JSON.stringify({ displayName: 'Compatibility test', technology: 'linux-desktop', redirectUris: [s().redirectUri] }));
       const registered = await runCli(['register', '--issuer', s().issuer, '--details', details, '--profile', profile, '--json']);
       assert.equal(registered.code, 0, registered.stdout + registered.stderr);
@@ -299,14 +316,16 @@ function measuredRows(): string[] {
   return ROWS.map((row) => `| ${row} | ${COLUMNS.map((c) => measured.get(row)?.[c] ?? '(not measured)').join(' | ')} |`);
 }
 
-test('docs/providers.md states exactly what was measured', { skip: skipGlewlwyd }, () => {
+test('docs/providers.md states exactly what was measured (every column measured here)', () => {
   const text = readFileSync(DOCS, 'utf8');
   const table = /<!-- measured -->\n([\s\S]*?)\n<!-- \/measured -->/.exec(text)?.[1];
   assert.ok(table, 'docs/providers.md has the measured table between <!-- measured --> and <!-- /measured -->');
   // The first three columns are measured; what follows them (what to configure) is prose.
-  const documented = table
-    .split('\n')
-    .slice(2)
-    .map((line) => `| ${line.split('|').slice(1, 4).map((cell) => cell.trim()).join(' | ')} |`);
-  assert.deepEqual(documented, measuredRows(), `measured here:\n${measuredRows().join('\n')}`);
+  // A column whose provider could not run here (Glewlwyd not installed) is compared as documented.
+  const columns = COLUMNS.map((c) => subjects.has(c));
+  const rows = (lines: string[]) =>
+    lines.map((line) => line.split('|').slice(1, 4).map((cell) => cell.trim()).filter((_, i) => i === 0 || columns[i - 1]));
+  const documented = rows(table.split('\n').slice(2));
+  const measuredHere = rows(measuredRows());
+  assert.deepEqual(documented, measuredHere, `measured here:\n${measuredRows().join('\n')}`);
 });

@@ -274,9 +274,18 @@ export async function startGlewlwyd(options: GlewlwydOptions = {}): Promise<Glew
     child?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
+  // A test run stopped with Ctrl+C or a timeout's SIGTERM cleans up too (then ends as that signal would).
+  const stopped = (signal: NodeJS.Signals) => {
+    orphan();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
   process.once('exit', orphan);
+  process.once('SIGINT', stopped);
+  process.once('SIGTERM', stopped);
   const close = async (): Promise<void> => {
     process.off('exit', orphan);
+    process.off('SIGINT', stopped);
+    process.off('SIGTERM', stopped);
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child?.once('exit', resolve));
       child.kill('SIGTERM');
@@ -296,7 +305,10 @@ export async function startGlewlwyd(options: GlewlwydOptions = {}): Promise<Glew
     writeFileSync(join(dir, 'glewlwyd.conf'), configFile(dir, port));
     const log = join(dir, 'glewlwyd.log');
     const logFd = openSync(log, 'a');
-    child = spawn(BINARY, [`--config-file=${join(dir, 'glewlwyd.conf')}`], { stdio: ['ignore', logFd, logFd] });
+    // setpriv --pdeathsig: the kernel ends Glewlwyd if this process is killed outright (SIGKILL).
+    const command = [BINARY, `--config-file=${join(dir, 'glewlwyd.conf')}`];
+    const guarded = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', ...command] : command;
+    child = spawn(guarded[0] as string, guarded.slice(1), { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     await waitUntilUp(child, base, log);
 

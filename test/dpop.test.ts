@@ -1,0 +1,97 @@
+// Sender-constrained tokens (DPoP, RFC 9449), issue #20, first step: the library with `dpop: 'on'`
+// against oidc-provider (which offers DPoP): the key made at sign-in and kept in the keychain entry,
+// proofs on the code exchange, userinfo, refresh and a protected call, and the same access token
+// refused when it is sent as a plain Bearer token.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { getAccessToken } from '../src/access-token.js';
+import { authorizedFetch } from '../src/authorized-fetch.js';
+import { keychainStore } from '../src/secret-store/keychain.js';
+import { signOut } from '../src/sign-out.js';
+import { startSignIn } from '../src/sign-in.js';
+import { TokenStore } from '../src/token-store.js';
+import { readUserInfo } from '../src/userinfo.js';
+import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { profileTracker } from './support/cli.js';
+import { SharedBrowser } from './support/shared-browser.js';
+
+let plain: TestProvider;
+let pushed: TestProvider;
+let browser: SharedBrowser;
+const store = new TokenStore(keychainStore());
+const { profileFor, signOutAll } = profileTracker();
+
+before(async () => {
+  plain = await startTestProvider();
+  pushed = await startTestProvider({ par: 'on' });
+  browser = await SharedBrowser.start();
+});
+
+after(async () => {
+  await signOutAll();
+  await browser.close();
+  await plain.close();
+  await pushed.close();
+});
+
+async function signIn(provider: TestProvider, profile: string, dpop: 'on' | 'off') {
+  const opened: string[] = [];
+  const attempt = startSignIn({
+    settings: { issuer: provider.issuer, clientId: provider.publicClientId, dpop },
+    profile,
+    store,
+    browser: { open: async (url) => void (opened.push(url), await browser.opener().open(url)) },
+    timeoutMs: 60_000,
+  });
+  return { summary: await attempt.result, url: new URL(opened[0] as string) };
+}
+
+const userinfoEndpoint = (p: TestProvider) => `${p.issuer}/oauth/userinfo`;
+
+describe('DPoP with dpop: "on" (library)', () => {
+  for (const [name, provider] of [
+    ['the request in the URL (dpop_jkt)', () => plain],
+    ['a pushed request (a proof on the push)', () => pushed],
+  ] as const) {
+    test(`${name}: bound tokens; userinfo, refresh and a protected call carry proofs; the token alone is refused`, async () => {
+      const profile = profileFor('dpop');
+      const { summary, url } = await signIn(provider(), profile, 'on');
+      assert.equal(summary.senderConstrained, true);
+      const session = await store.load(profile);
+      assert.equal(session?.tokenType, 'dpop');
+      assert.equal(session?.dpop?.alg, 'ES256');
+      assert.ok(session?.dpop?.privateJwk.d, 'the private key is kept in the keychain entry');
+      if (provider() === plain) assert.match(url.searchParams.get('dpop_jkt') ?? '', /^[\w-]{43}$/);
+
+      // Copied out of the keychain, the access token alone is refused.
+      const copied = await fetch(userinfoEndpoint(provider()), { headers: { authorization: `Bearer ${session?.accessToken}` } });
+      assert.equal(copied.status, 401);
+      const asDpopWithoutProof = await fetch(userinfoEndpoint(provider()), { headers: { authorization: `DPoP ${session?.accessToken}` } });
+      assert.equal(asDpopWithoutProof.status, 400);
+
+      // With the key: userinfo, a protected call, and a refresh (a public client's refresh token is bound too).
+      assert.equal((await readUserInfo(store, profile)).userinfo.email, 'alice@example.com');
+      const response = await authorizedFetch(store, profile, userinfoEndpoint(provider()));
+      assert.equal(response.status, 200);
+      await getAccessToken(store, profile, { force: true });
+      const renewed = await store.load(profile);
+      assert.notEqual(renewed?.accessToken, session?.accessToken);
+      assert.equal(renewed?.tokenType, 'dpop');
+      assert.deepEqual(renewed?.dpop, session?.dpop, 'the same key');
+      assert.equal((await readUserInfo(store, profile)).userinfo.sub, 'alice');
+
+      const out = await signOut({ profile, store });
+      assert.equal(out.revoked, true);
+      assert.equal(await store.load(profile), null, 'the key goes with the tokens');
+    });
+  }
+
+  test('dpop: "off" keeps Bearer tokens and no key', async () => {
+    const profile = profileFor('dpop-off');
+    const { summary } = await signIn(plain, profile, 'off');
+    assert.equal(summary.senderConstrained, false);
+    const session = await store.load(profile);
+    assert.equal(session?.tokenType, 'bearer');
+    assert.equal(session?.dpop, undefined);
+  });
+});
