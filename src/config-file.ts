@@ -1,4 +1,5 @@
 // The JSON settings file shared by the CLI (--config FILE) and the app (connect.config.json).
+import type { DpopMode } from './dpop.js';
 import { BoundedFileError, readBoundedFileSync } from './bounded-file.js';
 import { ConnectError } from './errors.js';
 import type { ProviderEndpoints, ProviderSettings } from './settings.js';
@@ -21,6 +22,8 @@ export interface ConfigFile {
   requestTimeout?: number;
   /** Origins besides the issuer's that `fetch` may send the access token to. */
   resourceOrigins?: string[];
+  /** Sender-constrained tokens: "auto", "on" or "off" (DPoP, RFC 9449). */
+  dpop?: DpopMode;
 }
 
 const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
@@ -36,6 +39,7 @@ const KEYS: Record<keyof ConfigFile, 'string' | 'number' | 'object'> = {
   postLogoutRedirectUri: 'string',
   requestTimeout: 'number',
   resourceOrigins: 'object',
+  dpop: 'string',
 };
 
 export function readConfigFile(path: string): ConfigFile {
@@ -85,5 +89,6 @@ export function settingsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): 
     ...(config.postLogoutRedirectUri ? { postLogoutRedirectUri: config.postLogoutRedirectUri } : {}),
     ...(config.requestTimeout !== undefined ? { requestTimeoutSeconds: config.requestTimeout } : {}),
     ...(config.resourceOrigins !== undefined ? { resourceOrigins: config.resourceOrigins } : {}),
+    ...(config.dpop !== undefined ? { dpop: config.dpop } : {}),
   };
 }

@@ -12,7 +12,7 @@ import { startSignIn } from '../src/sign-in.js';
 import { TokenStore } from '../src/token-store.js';
 import { readUserInfo } from '../src/userinfo.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
-import { profileTracker } from './support/cli.js';
+import { jsonOf, profileTracker, runCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
 
 let plain: TestProvider;
@@ -85,6 +85,28 @@ describe('DPoP with dpop: "on" (library)', () => {
       assert.equal(await store.load(profile), null, 'the key goes with the tokens');
     });
   }
+
+  test('connect-login login --dpop on: status says the tokens are bound; userinfo and a refresh work; a bad --dpop is a usage error', async () => {
+    const profile = profileFor('dpop-cli');
+    const BROWSER = await browser.command();
+    const login = await runCli(['login', '--issuer', plain.issuer, '--client-id', plain.publicClientId, '--dpop', 'on', '--profile', profile, '--json'], { BROWSER });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(jsonOf(login).sender_constrained, true);
+    const status = await runCli(['status', '--profile', profile]);
+    assert.match(status.stdout, /^ {2}tokens: {7}bound to a key in the keychain \(DPoP\): useless if copied without it$/m);
+    const userinfo = await runCli(['userinfo', '--profile', profile, '--json']);
+    assert.equal(userinfo.code, 0, userinfo.stderr);
+    assert.equal((jsonOf(userinfo).claims as Record<string, unknown>).sub, 'alice');
+    await getAccessToken(store, profile, { force: true });
+    assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).sender_constrained, true);
+    // Signing in again keeps the setting it was given.
+    const again = await runCli(['login', '--profile', profile, '--json'], { BROWSER });
+    assert.equal(jsonOf(again).sender_constrained, true);
+
+    const bad = await runCli(['login', '--issuer', plain.issuer, '--client-id', plain.publicClientId, '--dpop', 'yes', '--profile', profileFor('dpop-bad'), '--json']);
+    assert.equal(bad.code, 2);
+    assert.match(String(jsonOf(bad).error_description), /--dpop takes auto, on, off, not "yes"/);
+  });
 
   test('dpop: "off" keeps Bearer tokens and no key', async () => {
     const profile = profileFor('dpop-off');

@@ -5,6 +5,7 @@ import { readConfigFile, settingsFromConfig } from '../config-file.js';
 import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
 import { checkPostLogoutRedirectUri, type ProviderSettings } from '../settings.js';
 import { IDENTITY } from '../identity.js';
+import { DPOP_MODES, type DpopMode } from '../dpop.js';
 import { SHELLS, commandHelp, completionScript, didYouMean } from './help.js';
 
 export class UsageError extends Error {
@@ -17,7 +18,7 @@ export type Command = (typeof COMMANDS)[number];
 
 /** Which options each command takes (help and version aside). */
 export const OPTIONS_OF: Record<Command, readonly string[]> = {
-  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'post-logout-redirect-uri', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser', 'device'],
+  login: ['issuer', 'client-id', 'client-secret-env', 'redirect-uri', 'post-logout-redirect-uri', 'dpop', 'scope', 'timeout', 'request-timeout', 'allow-origin', 'config', 'profile', 'json', 'no-browser', 'device'],
   status: ['profile', 'config', 'json', 'all'],
   token: ['profile', 'config'],
   logout: ['profile', 'config', 'json', 'everywhere', 'post-logout-redirect-uri', 'timeout'],
@@ -133,6 +134,8 @@ Options for login:
                              Where logout --everywhere comes back, as registered (default
                                http://127.0.0.1/connect/logout, any port; a provider that matches the
                                port too needs a fixed one, e.g. http://127.0.0.1:8766/connect/logout)
+  --dpop on|off|auto         Bind the tokens to a key kept in the keychain (DPoP): on, off, or auto
+                               (when the provider offers it; today's default is off)
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)
@@ -181,6 +184,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
         'client-secret-env': { type: 'string' },
         'redirect-uri': { type: 'string' },
         'post-logout-redirect-uri': { type: 'string' },
+        dpop: { type: 'string' },
         scope: { type: 'string' },
         timeout: { type: 'string' },
         'request-timeout': { type: 'string' },
@@ -333,11 +337,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv): ParseR
       ...(values['client-secret-env'] !== undefined ? { clientSecretEnv: values['client-secret-env'] } : {}),
       ...(values['redirect-uri'] !== undefined ? { redirectUri: values['redirect-uri'] } : {}),
       ...(values['post-logout-redirect-uri'] !== undefined ? { postLogoutRedirectUri: values['post-logout-redirect-uri'] } : {}),
+      ...(values.dpop !== undefined ? { dpop: values.dpop as DpopMode } : {}),
       ...(values.scope !== undefined ? { scope: values.scope } : {}),
       ...(values['request-timeout'] !== undefined ? { requestTimeout: parseRequestTimeout(values['request-timeout']) } : {}),
       ...(values['allow-origin'] !== undefined ? { resourceOrigins: [...(config.resourceOrigins ?? []), ...values['allow-origin']] } : {}),
     };
     // Without an issuer, login uses the client registered in the profile (connect-login register).
+    if (merged.dpop !== undefined && !DPOP_MODES.includes(merged.dpop)) throw new UsageError(`--dpop takes ${DPOP_MODES.join(', ')}, not "${merged.dpop}"`);
     if (merged.issuer && !merged.clientId) throw new UsageError('login needs --client-id ID (or "clientId" in --config)');
     try {
       run.settings = settingsFromConfig(merged, env);

@@ -12,6 +12,7 @@ export const OPTION_TEXT: Record<string, string> = {
   'client-secret-env': '--client-secret-env VAR    Read a confidential client\'s secret from environment variable VAR',
   'redirect-uri': '--redirect-uri URI         The registered redirect URI; it decides how the result comes back',
   'post-logout-redirect-uri': '--post-logout-redirect-uri URI  Where logout --everywhere comes back, as registered (a fixed port if the provider needs one)',
+  dpop: '--dpop on|off|auto         Bind the tokens to a key kept in the keychain (DPoP); auto: when the provider offers it',
   scope: '--scope "S1 S2"            Scopes to request (default "openid profile email offline_access")',
   timeout: '--timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)',
   'request-timeout': '--request-timeout SECONDS  How long to wait for each answer from the provider (default 30)',

@@ -53,6 +53,7 @@ function signedInJson(profile: string, s: SessionSummary) {
     expires_at: s.expiresAt,
     scope: s.scope,
     redirect_uri: s.redirectUri,
+    sender_constrained: s.senderConstrained,
   };
 }
 
@@ -77,6 +78,7 @@ function describeSession(profile: string, s: SessionSummary): string {
     `  scope:        ${printable(s.scope)}`,
     `  access token: ${expiryText(s.expiresAt)}`,
     `  refresh:      ${s.hasRefreshToken ? 'yes' : 'no refresh token'}`,
+    `  tokens:       ${s.senderConstrained ? 'bound to a key in the keychain (DPoP): useless if copied without it' : 'bearer (whoever holds them can use them)'}`,
     '',
   ].join('\n');
 }

@@ -123,13 +123,11 @@ for (const column of COLUMNS) {
     const everyday = async () => ({ BROWSER: await browser.command({ password: s().password }) });
     const login = (profile: string, extra: string[]) => ['login', '--issuer', s().issuer, '--client-id', s().clientId, '--profile', profile, ...extra];
 
-    test('discovery; what the provider advertises', async () => {
+    test('discovery', async () => {
       const discovered = await runCli(['discover', s().issuer, '--json']);
       assert.equal(discovered.code, 0, discovered.stderr);
+      assert.equal(jsonOf(discovered).issuer, s().issuer);
       record('Discovery', column, 'yes');
-      const metadata = await metadataOf(s());
-      const dpop = metadata.dpop_signing_alg_values_supported;
-      record('DPoP (RFC 9449)', column, Array.isArray(dpop) && dpop.length ? 'offered (not used yet: #20)' : 'no');
     });
 
     test('sign-in with a fixed-port loopback redirect, userinfo, a rotated refresh, revocation and single sign-on logout', async () => {
@@ -234,6 +232,25 @@ for (const column of COLUMNS) {
       assert.equal(again.code, 0, again.stderr);
       const fixed = await runCli(['logout', '--everywhere', '--post-logout-redirect-uri', s().postLogoutRedirectUri, '--profile', profile, '--json'], await everyday());
       assert.equal(jsonOf(fixed).everywhere, 'confirmed', fixed.stdout);
+    });
+
+    test('DPoP: login --dpop on binds the tokens; userinfo and a refresh carry proofs', async () => {
+      const offered = (await metadataOf(s())).dpop_signing_alg_values_supported;
+      if (!Array.isArray(offered) || !offered.length) {
+        record('DPoP (RFC 9449)', column, 'no');
+        return;
+      }
+      const profile = profileFor('compat-dpop');
+      const signIn = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--dpop', 'on', '--json']), await everyday());
+      assert.equal(signIn.code, 0, signIn.stderr);
+      assert.equal(jsonOf(signIn).sender_constrained, true);
+      const userinfo = await runCli(['userinfo', '--profile', profile, '--json']);
+      assert.equal(userinfo.code, 0, userinfo.stderr);
+      assert.equal((jsonOf(userinfo).claims as Record<string, unknown>).email, 'alice@example.com');
+      await getAccessToken(store, profile, { force: true });
+      assert.equal((await store.load(profile))?.tokenType, 'dpop');
+      assert.equal((await runCli(['userinfo', '--profile', profile, '--json'])).code, 0);
+      record('DPoP (RFC 9449)', column, 'yes (--dpop on)');
     });
 
     test('a custom URI scheme: the OS hands the redirect to "connect-login deliver"', async () => {
