@@ -11,12 +11,14 @@ import { signOut } from '../src/sign-out.js';
 import { startSignIn } from '../src/sign-in.js';
 import { TokenStore } from '../src/token-store.js';
 import { readUserInfo } from '../src/userinfo.js';
-import { startTestProvider, type TestProvider } from './provider/provider.js';
+import { webcrypto } from 'node:crypto';
+import { DPOP_CLIENT_ID, startTestProvider, type TestProvider } from './provider/provider.js';
 import { jsonOf, profileTracker, runCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
 
 let plain: TestProvider;
 let pushed: TestProvider;
+let nonced: TestProvider;
 let browser: SharedBrowser;
 const store = new TokenStore(keychainStore());
 const { profileFor, signOutAll } = profileTracker();
@@ -24,6 +26,7 @@ const { profileFor, signOutAll } = profileTracker();
 before(async () => {
   plain = await startTestProvider();
   pushed = await startTestProvider({ par: 'on' });
+  nonced = await startTestProvider({ dpopNonce: true });
   browser = await SharedBrowser.start();
 });
 
@@ -32,12 +35,13 @@ after(async () => {
   await browser.close();
   await plain.close();
   await pushed.close();
+  await nonced.close();
 });
 
-async function signIn(provider: TestProvider, profile: string, dpop: 'on' | 'off') {
+async function signIn(provider: TestProvider, profile: string, dpop: 'on' | 'off' | 'auto', clientId = provider.publicClientId) {
   const opened: string[] = [];
   const attempt = startSignIn({
-    settings: { issuer: provider.issuer, clientId: provider.publicClientId, dpop },
+    settings: { issuer: provider.issuer, clientId, dpop },
     profile,
     store,
     browser: { open: async (url) => void (opened.push(url), await browser.opener().open(url)) },
@@ -106,6 +110,41 @@ describe('DPoP with dpop: "on" (library)', () => {
     const bad = await runCli(['login', '--issuer', plain.issuer, '--client-id', plain.publicClientId, '--dpop', 'yes', '--profile', profileFor('dpop-bad'), '--json']);
     assert.equal(bad.code, 2);
     assert.match(String(jsonOf(bad).error_description), /--dpop takes auto, on, off, not "yes"/);
+  });
+
+  test('a provider that wants a nonce in every proof: the first proof is refused, the retry with its nonce works', async () => {
+    const profile = profileFor('dpop-nonce');
+    const { summary } = await signIn(nonced, profile, 'on');
+    assert.equal(summary.senderConstrained, true);
+    assert.equal((await readUserInfo(store, profile)).userinfo.sub, 'alice');
+    await getAccessToken(store, profile, { force: true });
+    assert.equal((await store.load(profile))?.tokenType, 'dpop');
+  });
+
+  test('a client the provider binds by registration (dpop_bound_access_tokens): off is refused at the exchange; auto and on work', async () => {
+    await assert.rejects(signIn(plain, profileFor('dpop-required-off'), 'off', DPOP_CLIENT_ID), (e: { code: string; message: string }) => {
+      // The provider says no more than invalid_grant; docs/troubleshooting.md names DPoP as a cause.
+      assert.equal(e.code, 'invalid_grant');
+      return true;
+    });
+    for (const mode of ['auto', 'on'] as const) {
+      const { summary } = await signIn(plain, profileFor(`dpop-required-${mode}`), mode, DPOP_CLIENT_ID);
+      assert.equal(summary.senderConstrained, true, mode);
+    }
+  });
+
+  test('the key lost or replaced: the next renewal is refused by the provider and the profile is signed out cleanly', async () => {
+    const profile = profileFor('dpop-key-lost');
+    await signIn(plain, profile, 'on');
+    const session = await store.load(profile);
+    assert.ok(session?.dpop);
+    const other = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    await store.save(profile, {
+      ...session,
+      dpop: { alg: 'ES256', privateJwk: await webcrypto.subtle.exportKey('jwk', other.privateKey), publicJwk: await webcrypto.subtle.exportKey('jwk', other.publicKey) },
+    });
+    await assert.rejects(getAccessToken(store, profile, { force: true }), (e: { code: string }) => e.code === 'session_expired');
+    assert.equal(await store.load(profile), null);
   });
 
   test('dpop: "off" keeps Bearer tokens and no key', async () => {

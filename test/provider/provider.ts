@@ -13,6 +13,8 @@ import { IDENTITY } from '../../src/identity.js';
 /** The demo's public client: its id is the app's scheme (identity.json), the provider's convention for Mac clients. */
 export const PUBLIC_CLIENT_ID = IDENTITY.scheme;
 export const CONFIDENTIAL_CLIENT_ID = `${IDENTITY.scheme}.confidential`;
+/** A public client whose tokens must be DPoP-bound (dpop_bound_access_tokens). */
+export const DPOP_CLIENT_ID = `${IDENTITY.scheme}.dpop`;
 
 /** Redirect URIs the demo clients are registered with: every kind the reference documents. */
 export function demoRedirectUris(clientId: string): string[] {
@@ -51,6 +53,8 @@ export interface TestProviderOptions {
   deviceFlow?: boolean;
   /** Seconds a device code lives. Default 600. */
   deviceCodeTtl?: number;
+  /** DPoP proofs must carry a nonce the provider issued (RFC 9449 §8): the first proof is refused. */
+  dpopNonce?: boolean;
 }
 
 export interface TestProvider {
@@ -134,6 +138,15 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
         redirect_uris: demoRedirectUris(CONFIDENTIAL_CLIENT_ID),
         post_logout_redirect_uris: ['http://127.0.0.1/connect/logout'],
       },
+      {
+        ...nativeClient,
+        client_id: DPOP_CLIENT_ID,
+        client_name: 'CONNECT Desktop (demo, DPoP required)',
+        token_endpoint_auth_method: 'none',
+        dpop_bound_access_tokens: true,
+        redirect_uris: demoRedirectUris(DPOP_CLIENT_ID),
+        post_logout_redirect_uris: ['http://127.0.0.1/connect/logout'],
+      },
     ],
     routes: {
       authorization: '/oauth/authorize',
@@ -164,6 +177,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       // RFC 7592: read, update and delete with the registration access token.
       registrationManagement: { enabled: registration !== 'off' },
       deviceFlow: { enabled: options.deviceFlow ?? false },
+      dPoP: options.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
       pushedAuthorizationRequests: {
         enabled: (options.par ?? 'off') !== 'off',
         requirePushedAuthorizationRequests: options.par === 'required',
