@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { register } from 'node:module';
 import { AsyncEntry } from '@napi-rs/keyring';
 import * as oidc from 'openid-client';
+import { freePort } from '../support/free-port.js';
 
 register(new URL('./appauth-hooks.js', import.meta.url));
 // The surface of AppAuth-JS used here. (Its published .d.ts files import one another without
@@ -101,15 +102,6 @@ export async function floorSignIn(issuer: string, clientId: string, open: (url: 
   });
   await open(url.href);
   await floorExchange(config, await callback, { codeVerifier, state, nonce });
-}
-
-/** A free TCP port on this machine (AppAuth's NodeBasedHandler wants one). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface AppAuthTimes {

@@ -5,7 +5,6 @@
 // does not do, nor miss what it does.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +17,7 @@ import { startTestProvider } from '../provider/provider.js';
 import { CLI, browserUser, jsonOf, profileTracker, runCli, startCli } from '../support/cli.js';
 import { SharedBrowser } from '../support/shared-browser.js';
 import { glewlwydAvailable, startGlewlwyd } from './glewlwyd.js';
+import { freePort } from '../support/free-port.js';
 
 /** One provider under test, as the flows need it. */
 interface Subject {
@@ -64,14 +64,6 @@ const { profileFor, signOutAll } = profileTracker();
 const store = new TokenStore(keychainStore());
 /** The user's everyday browser: the provider's single sign-on session lives on in it, as logout needs. */
 let browser: SharedBrowser;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const SCHEME_URI = `${IDENTITY.scheme}://connect/oauth2callback`;
 const OOB = 'urn:ietf:wg:oauth:2.0:oob';

@@ -16,10 +16,10 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPair } from 'node:crypto';
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../support/free-port.js';
 
 const BINARY = '/usr/bin/glewlwyd';
 const MODULES = '/usr/lib/glewlwyd';
@@ -61,17 +61,6 @@ export function glewlwydAvailable(): string | undefined {
     return 'the sqlite3 command is missing (apt-get install sqlite3)';
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function configFile(dir: string, port: number): string {
