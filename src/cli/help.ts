@@ -67,7 +67,9 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   token: {
     usage: `${CLI} token [--profile NAME]`,
-    about: 'Print a valid access token and nothing else, renewed when near expiry. For scripts.',
+    about:
+      'Print a valid access token and nothing else, renewed when near expiry. For scripts. A token bound to a key ' +
+      `(signed in with --dpop; status says so) is refused without a proof from that key: call such APIs with "${CLI} fetch".`,
     examples: [`curl -H "Authorization: Bearer $(${CLI} token)" https://api.example.com/me`],
     failure: 'not signed in, or the renewal failed (the sentence says whether a new sign-in is needed)',
   },
