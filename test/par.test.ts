@@ -14,6 +14,7 @@ import { startSignIn } from '../src/sign-in.js';
 import { TokenStore } from '../src/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { browserUser, jsonOf, profileTracker, runCli } from './support/cli.js';
+import { startAdversary } from './support/adversary.js';
 import { SharedBrowser } from './support/shared-browser.js';
 
 let offered: TestProvider;
@@ -149,5 +150,36 @@ describe('pushed authorization requests', () => {
       login.stderr,
       /^error: timeout: Sign-in was not completed within 2 seconds; nothing was stored\. Likely causes: the browser window was closed, the sign-in was left unfinished, or the sign-in link was opened too late \(it works once, for a short while\)\. To wait longer, pass --timeout SECONDS \(now 2\)\.$/m,
     );
+  });
+
+  test('a push refused with an empty 403 (as Glewlwyd refuses an unregistered redirect URI): invalid_request, naming the URI, before any browser', async () => {
+    const adversary = await startAdversary({ par: 'on' });
+    try {
+      // The push is the first request after discovery that is none of the known endpoints.
+      adversary.tamper = { fault: (e) => (e === 'other' ? { status: 403 } : undefined) };
+      for (const [redirectUri, hint] of [
+        [undefined, true],
+        ['http://127.0.0.1:8765/connect/oauth2callback', false],
+      ] as const) {
+        const opened: string[] = [];
+        const attempt = startSignIn({
+          settings: { issuer: adversary.issuer, clientId: adversary.provider.publicClientId, ...(redirectUri ? { redirectUri } : {}) },
+          profile: profileFor('par-403'),
+          store: new TokenStore(keychainStore()),
+          browser: { open: async (url) => void opened.push(url) },
+          timeoutMs: 30_000,
+        });
+        await assert.rejects(attempt.result, (e: ProviderError) => {
+          assert.equal(e.code, 'invalid_request');
+          const uri = (redirectUri ?? 'http://127.0.0.1/connect/oauth2callback').replace(/[./]/g, '\\$&');
+          assert.match(e.message, new RegExp(`^The provider refused the sign-in request before the browser opened \\(HTTP 403 with no explanation, at http://127\\.0\\.0\\.1:\\d+/request\\)\\. Check the client id, and that the redirect URI "${uri}" is registered exactly`));
+          assert.equal(/as Glewlwyd does \(RFC 8252 §7\.3 asks it not to\), refuses one with no port/.test(e.message), hint);
+          return true;
+        });
+        assert.deepEqual(opened, [], 'no browser was opened');
+      }
+    } finally {
+      await adversary.close();
+    }
   });
 });
