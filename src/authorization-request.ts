@@ -3,8 +3,8 @@ import * as oidc from 'openid-client';
 import { debug } from './debug.js';
 import { ConnectError, ProviderError } from './errors.js';
 import { placeOf } from './limited-fetch.js';
-import { fromOpenIdClient } from './openid-errors.js';
-import { ANY_PORT_HINT, classifyRedirectUri } from './redirect-uri.js';
+import { fromOpenIdClient, httpStatusOf } from './openid-errors.js';
+import { ANY_PORT_HINT, classifyRedirectUri, isAnyPortLoopback } from './redirect-uri.js';
 
 export interface AuthorizationRequest {
   /** The URL to open in the system browser (pushed first where the provider takes it). */
@@ -84,11 +84,10 @@ async function authorizationUrl(
 /** A refused push, named as such; a failure to reach the provider stays what it is. */
 function refused(error: unknown, endpoint: string, redirectUri: string, configured: string): Error {
   const err = fromOpenIdClient(error, 'pushed authorization request', placeOf(endpoint));
-  const status = (error as { cause?: unknown } | undefined)?.cause instanceof Response ? ((error as { cause: Response }).cause.status) : 0;
+  const status = httpStatusOf(error) ?? 0;
   if (!(err instanceof ProviderError) && status >= 400 && status < 500) {
     // Refused without the JSON error RFC 9126 §2.3 asks for (Glewlwyd: an empty 403).
-    const redirect = classifyRedirectUri(configured);
-    const anyPort = redirect.kind === 'loopback' && redirect.port === null;
+    const anyPort = isAnyPortLoopback(classifyRedirectUri(configured));
     return new ProviderError(
       'invalid_request',
       `The provider refused the sign-in request before the browser opened (HTTP ${status} with no explanation, at ${placeOf(endpoint)}). ` +

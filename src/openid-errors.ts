@@ -46,6 +46,12 @@ function fetchError(error: unknown): ConnectError | undefined {
   return undefined;
 }
 
+/** The HTTP status of the answer openid-client refused (it keeps the Response as the cause), if any. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const cause = (error as OpenIdLikeError | undefined)?.cause;
+  return cause instanceof Response ? cause.status : undefined;
+}
+
 /** "HTTP 503 at …", "not JSON (content type text/html) at …": what an unusable HTTP answer was. */
 function responseProblem(err: OpenIdLikeError): string | undefined {
   const response = err.cause;

@@ -9,6 +9,11 @@ export const DEFAULT_LOOPBACK_REDIRECT_URI = 'http://127.0.0.1/connect/oauth2cal
 /** The provider's default redirect URI for web clients, also usable by native ones. */
 export const PROVIDER_DEFAULT_LOCALHOST_URI = 'http://localhost:8081/connect/oauth2callback';
 
+/** A loopback redirect URI without a port: any free port is chosen at sign-in. */
+export function isAnyPortLoopback(redirect: RedirectKind): boolean {
+  return redirect.kind === 'loopback' && redirect.port === null;
+}
+
 /** Said where an any-port loopback redirect URI may be what the provider refused (after a ';'). */
 export const ANY_PORT_HINT =
   '; a provider that matches the port of a loopback redirect URI as well, as Glewlwyd does (RFC 8252 §7.3 asks it not to), ' +

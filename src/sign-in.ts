@@ -14,7 +14,7 @@ import { LoopbackReceiver } from './redirect-receiver/loopback.js';
 import { OobAutoReceiver } from './redirect-receiver/oob-auto.js';
 import { OobPasteReceiver } from './redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from './redirect-receiver/receiver.js';
-import { ANY_PORT_HINT, type RedirectKind } from './redirect-uri.js';
+import { ANY_PORT_HINT, isAnyPortLoopback, type RedirectKind } from './redirect-uri.js';
 import { displayName, summarize, type SessionSummary, type StoredSession } from './session.js';
 import { resolveSettings, type ProviderSettings, type ResolvedSettings } from './settings.js';
 import { keychainStore } from './secret-store/keychain.js';
@@ -165,7 +165,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
     // URI; without one, the browser may be showing the provider's error page about them. Before any
     // URL was ready, it was the provider (or the keychain) that did not answer in time.
     let phase: 'preparing' | 'pushed' | 'plain' = 'preparing';
-    const anyPort = settings.redirect.kind === 'loopback' && settings.redirect.port === null;
+    const anyPort = isAnyPortLoopback(settings.redirect);
     const attempt = attemptSignal(controller.signal, timeoutMs, () => {
       const seconds = Math.round(timeoutMs / 1000);
       if (phase === 'preparing') {

@@ -8,7 +8,7 @@ import { systemBrowser, type BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
 import { dpopOptions } from './dpop.js';
 import { ConnectError } from './errors.js';
-import { fromOpenIdClient } from './openid-errors.js';
+import { fromOpenIdClient, httpStatusOf } from './openid-errors.js';
 import { LoopbackReceiver } from './redirect-receiver/loopback.js';
 import { classifyRedirectUri, type RedirectKind } from './redirect-uri.js';
 import { keychainStore } from './secret-store/keychain.js';
@@ -109,8 +109,7 @@ export async function revokeQuietly(config: oidc.Configuration, session: Pick<St
 
 function revocationWarning(error: unknown, settings: ResolvedSettings, endpoint: string): string {
   const err = fromOpenIdClient(error, 'revocation', endpoint);
-  const cause = (error as { cause?: unknown } | undefined)?.cause;
-  const status = cause instanceof Response ? cause.status : undefined;
+  const status = httpStatusOf(error);
   if (!settings.clientSecret && (status === 401 || err.code === 'invalid_client')) {
     // RFC 7009 §2.1 asks for client authentication only of confidential clients (Glewlwyd asks it of all).
     return (
