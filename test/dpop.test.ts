@@ -11,7 +11,8 @@ import { signOut } from '../src/sign-out.js';
 import { startSignIn } from '../src/sign-in.js';
 import { TokenStore } from '../src/token-store.js';
 import { readUserInfo } from '../src/userinfo.js';
-import { webcrypto } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, randomUUID, sign, webcrypto, type KeyPairKeyObjectResult } from 'node:crypto';
+import { checkProof, jwkThumbprint, ReplayCache } from './provider/dpop-proof.js';
 import { DPOP_CLIENT_ID, startTestProvider, type TestProvider } from './provider/provider.js';
 import { jsonOf, profileTracker, runCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
@@ -52,6 +53,101 @@ async function signIn(provider: TestProvider, profile: string, dpop: 'on' | 'off
 
 const userinfoEndpoint = (p: TestProvider) => `${p.issuer}/oauth/userinfo`;
 
+/** The demo's protected resource (dpop-proof.ts) takes the token with a fresh proof, and nothing less. */
+async function resourceChecksProofs(provider: TestProvider, profile: string, accessToken: string) {
+  const api = `${provider.issuer}/api/resource`;
+  const proofs: string[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const proof = new Headers(init?.headers).get('dpop');
+    if (proof && String(input).startsWith(api)) proofs.push(proof);
+    return realFetch(input, init);
+  };
+  let answer: Response;
+  try {
+    answer = await authorizedFetch(store, profile, `${api}?q=1`, { method: 'POST', body: 'hello' });
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(answer.status, 200);
+  assert.deepEqual(await answer.json(), { sub: 'alice', scope: 'openid profile email offline_access', method: 'POST', body: 'hello', contentType: 'text/plain;charset=UTF-8' });
+  const proof = proofs[0] as string;
+  assert.ok(proof, 'the call carried a proof');
+  const call = async (url: string, authorization: string, dpop?: string, method = 'POST') => {
+    const refused = await fetch(url, { method, headers: { authorization, ...(dpop ? { dpop } : {}) } });
+    return { status: refused.status, challenge: refused.headers.get('www-authenticate') ?? '' };
+  };
+  const refusedFor = (description: string) => ({ status: 401, challenge: `DPoP algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", error="invalid_dpop_proof", error_description="${description}"` });
+  assert.deepEqual(await call(api, `Bearer ${accessToken}`), {
+    status: 401,
+    challenge: 'DPoP algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", error="invalid_token", error_description="the token is DPoP-bound: send it as DPoP with a proof"',
+  });
+  assert.deepEqual(await call(api, `DPoP ${accessToken}`), refusedFor('a DPoP-bound token needs a DPoP proof'));
+  assert.deepEqual(await call(api, `DPoP ${accessToken}`, proof), refusedFor('the proof was already used'));
+  assert.deepEqual(await call(api, `DPoP ${accessToken}`, proof, 'GET'), refusedFor('the proof is for another method'));
+  const [head, body, signature] = proof.split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+  const forged = `${head}.${Buffer.from(JSON.stringify({ ...claims, jti: 'another' })).toString('base64url')}.${signature}`;
+  assert.deepEqual(await call(api, `DPoP ${accessToken}`, forged), refusedFor('the proof signature is invalid'));
+}
+
+describe('the demo resource server\'s proof check (test/provider/dpop-proof.ts)', () => {
+  const url = 'https://api.example/resource';
+  const accessToken = 'an-access-token';
+  const now = 1_800_000_000;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
+  function proofWith(alg: string, keys: KeyPairKeyObjectResult, claims: Record<string, unknown> = {}) {
+    const header = { typ: 'dpop+jwt', alg, jwk: keys.publicKey.export({ format: 'jwk' }) };
+    const payload = { htm: 'GET', htu: `${url}?q=1#f`, iat: now, jti: randomUUID(), ath: sha256(accessToken), ...claims };
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    const options = alg.startsWith('ES')
+      ? { key: keys.privateKey, dsaEncoding: 'ieee-p1363' as const }
+      : alg === 'PS256'
+        ? { key: keys.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+        : keys.privateKey;
+    const signature = sign(alg === 'EdDSA' ? null : alg === 'ES384' ? 'sha384' : 'sha256', Buffer.from(input), options);
+    return { proof: `${input}.${signature.toString('base64url')}`, jkt: jwkThumbprint(header.jwk) };
+  }
+  /** The first proof's header and claims with the second one's signature. */
+  const swapSignature = (first: { proof: string; jkt: string }, second: { proof: string }) => ({
+    ...first,
+    proof: `${first.proof.split('.').slice(0, 2).join('.')}.${second.proof.split('.')[2]}`,
+  });
+  const check = (made: { proof: string; jkt: string }, replay = new ReplayCache(), extra: Partial<Parameters<typeof checkProof>[0]> = {}) =>
+    checkProof({ proof: made.proof, method: 'GET', url, accessToken, jkt: made.jkt, replay, now, ...extra });
+  const keys = {
+    ES256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    ES384: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    EdDSA: generateKeyPairSync('ed25519'),
+    PS256: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    RS256: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  };
+
+  test('a proof made with each algorithm the client can make is taken; the same proof twice is refused', () => {
+    for (const [alg, pair] of Object.entries(keys)) {
+      const replay = new ReplayCache();
+      const made = proofWith(alg, pair);
+      check(made, replay);
+      assert.throws(() => check(made, replay), { message: 'the proof was already used' }, alg);
+    }
+  });
+
+  test('each way a proof can be wrong is refused with its reason', () => {
+    const pair = keys.ES256;
+    const cases: [string, { proof: string; jkt: string }, Partial<Parameters<typeof checkProof>[0]>][] = [
+      ['the proof is for another URL', proofWith('ES256', pair, { htu: 'https://api.example/other' }), {}],
+      ['the proof is for another method', proofWith('ES256', pair), { method: 'POST' }],
+      ['the proof is not recent', proofWith('ES256', pair, { iat: now - 61 }), {}],
+      ['the proof is for another access token', proofWith('ES256', pair, { ath: sha256('another token') }), {}],
+      ['the proof is signed by another key than the token is bound to', { ...proofWith('ES256', pair), jkt: proofWith('ES256', keys.ES384).jkt }, {}],
+      ['the proof was already used', proofWith('ES256', pair, { jti: '' }), {}],
+      ['the proof signature is invalid', swapSignature(proofWith('ES256', pair), proofWith('ES256', pair)), {}],
+      ['a DPoP-bound token needs a DPoP proof', { proof: '', jkt: 'x' }, { proof: undefined }],
+    ];
+    for (const [reason, made, extra] of cases) assert.throws(() => check(made, new ReplayCache(), extra), { message: reason });
+  });
+});
+
 describe('DPoP with dpop: "on" (library)', () => {
   for (const [name, provider] of [
     ['the request in the URL (dpop_jkt)', () => plain],
@@ -77,6 +173,7 @@ describe('DPoP with dpop: "on" (library)', () => {
       assert.equal((await readUserInfo(store, profile)).userinfo.email, 'alice@example.com');
       const response = await authorizedFetch(store, profile, userinfoEndpoint(provider()));
       assert.equal(response.status, 200);
+      await resourceChecksProofs(provider(), profile, session?.accessToken as string);
       await getAccessToken(store, profile, { force: true });
       const renewed = await store.load(profile);
       assert.notEqual(renewed?.accessToken, session?.accessToken);

@@ -1,19 +1,51 @@
 // A small protected resource beside the demo provider (for tests and the demo): /api/resource
-// answers who called it, with which method and body, when given a valid access token as a Bearer
-// token; otherwise 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+// answers who called it, with which method and body, when given a valid access token: a Bearer
+// token as `Bearer`, a DPoP-bound one as `DPoP` with a proof (dpop-proof.ts). Anything else gets 401
+// with a challenge (RFC 6750 §3, RFC 9449 §7.1); a bound token sent as Bearer is refused (§7.2).
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import { checkProof, PROOF_ALGORITHMS, ProofError, ReplayCache } from './dpop-proof.js';
+
+type AccessToken = InstanceType<Provider["AccessToken"]>;
+
+/**
+ * The request's access token, checked as a resource server must; undefined after answering 401.
+ * The proof must name the provider's public URL (its issuer's origin) and be new to `replay`.
+ */
+export async function authenticate(provider: Provider, ctx: Context, replay: ReplayCache): Promise<AccessToken | undefined> {
+  const [, scheme, value] = /^(Bearer|DPoP) (\S+)$/i.exec(ctx.get('Authorization')) ?? [];
+  const refuse = (challengeScheme: 'Bearer' | 'DPoP', error?: string, description?: string) => {
+    const params = [
+      ...(challengeScheme === 'DPoP' ? [`algs="${PROOF_ALGORITHMS.join(' ')}"`] : []),
+      ...(error ? [`error="${error}"`] : []),
+      ...(description ? [`error_description="${description}"`] : []),
+    ];
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', [challengeScheme, params.join(', ')].filter(Boolean).join(' '));
+    return undefined;
+  };
+  if (!scheme || !value) return refuse('Bearer');
+  const dpop = scheme.toLowerCase() === 'dpop';
+  const token = await provider.AccessToken.find(value);
+  if (!token || token.isExpired) return refuse(dpop ? 'DPoP' : 'Bearer', 'invalid_token');
+  if (!token.jkt) return dpop ? refuse('DPoP', 'invalid_token', 'the token is not DPoP-bound') : token;
+  if (!dpop) return refuse('DPoP', 'invalid_token', 'the token is DPoP-bound: send it as DPoP with a proof');
+  try {
+    const url = new URL(ctx.path, provider.issuer).href;
+    checkProof({ proof: ctx.get('DPoP') || undefined, method: ctx.method, url, accessToken: value, jkt: token.jkt, replay });
+  } catch (error) {
+    if (error instanceof ProofError) return refuse('DPoP', 'invalid_dpop_proof', error.message);
+    throw error;
+  }
+  return token;
+}
 
 export function protectedResource(provider: Provider) {
+  const replay = new ReplayCache();
   return async function resourceMiddleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== '/api/resource') return next();
-    const bearer = /^Bearer (\S+)$/.exec(ctx.get('Authorization'));
-    const token = bearer ? await provider.AccessToken.find(bearer[1] as string) : undefined;
-    if (!token || token.isExpired) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', bearer ? 'Bearer error="invalid_token"' : 'Bearer');
-      return;
-    }
+    const token = await authenticate(provider, ctx, replay);
+    if (!token) return;
     let body = '';
     for await (const chunk of ctx.req) body += String(chunk);
     ctx.type = 'application/json';
