@@ -68,7 +68,8 @@ function settingsInput(value: unknown): SettingsInput | undefined {
   const redirectKind = text('redirectKind') as SettingsInput['redirectKind'] | undefined;
   if (issuer === undefined || clientId === undefined || scope === undefined || !redirectKind) return undefined;
   const secret = v.clientSecret === null ? null : text('clientSecret');
-  return { issuer, clientId, scope, redirectKind, ...(secret !== undefined ? { clientSecret: secret } : {}) };
+  const dpop = text('dpop') as SettingsInput['dpop'];
+  return { issuer, clientId, scope, redirectKind, ...(secret !== undefined ? { clientSecret: secret } : {}), ...(dpop ? { dpop } : {}) };
 }
 
 const boundsFile = () => join(app.getPath('userData'), 'window.json');

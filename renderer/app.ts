@@ -1,5 +1,6 @@
 // The renderer: an ordinary page that knows only window.connect (claims and expiry, never tokens).
 import type { AppState, ConnectApi, DeviceCodeView, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app-api.js';
+import type { DpopMode } from '../src/dpop-mode.js';
 
 declare global {
   interface Window {
@@ -97,6 +98,7 @@ function renderSignedIn(state: SignedIn): void {
   $('expiry').textContent = expiryText(state);
   $('scopes').textContent = state.scope;
   $('has-refresh').textContent = state.hasRefreshToken ? 'Yes' : 'No';
+  $('bound').textContent = state.senderConstrained ? 'Yes (DPoP): useless if copied without this device\'s key' : 'No (bearer tokens)';
   const body = $<HTMLTableElement>('claims').tBodies[0] as HTMLTableSectionElement;
   body.replaceChildren(
     ...Object.entries(state.claims).map(([key, value]) => {
@@ -140,11 +142,12 @@ function formInput(): SettingsInput {
     clientId: $<HTMLInputElement>('client-id').value,
     redirectKind: $<HTMLSelectElement>('redirect-kind').value as RedirectKindName,
     scope: $<HTMLInputElement>('scope').value,
+    dpop: $<HTMLSelectElement>('dpop').value as DpopMode,
     ...(secret ? { clientSecret: secret } : {}),
   };
 }
 
-const FIELD_INPUTS: Record<string, string> = { issuer: 'issuer', clientId: 'client-id', redirectKind: 'redirect-kind', scope: 'scope' };
+const FIELD_INPUTS: Record<string, string> = { issuer: 'issuer', clientId: 'client-id', redirectKind: 'redirect-kind', scope: 'scope', dpop: 'dpop' };
 
 function showProblems(problems: FieldProblems): void {
   for (const [field, input] of Object.entries(FIELD_INPUTS)) {
@@ -163,6 +166,7 @@ async function openSetup(): Promise<void> {
   $<HTMLInputElement>('client-secret').value = '';
   $<HTMLInputElement>('client-secret').placeholder = settings.hasSecret ? 'A secret is stored (leave empty to keep it)' : '';
   $<HTMLInputElement>('scope').value = settings.scope;
+  $<HTMLSelectElement>('dpop').value = settings.dpop;
   const select = $<HTMLSelectElement>('redirect-kind');
   for (const option of Array.from(select.options)) {
     option.textContent = (option.textContent ?? '').replace(/ \(recommended here\)$/, '');

@@ -1,6 +1,8 @@
 // The one API the app's renderer sees (`window.connect`), shared by preload, main and renderer, so
 // a test host can provide the same API. It carries claims and expiry only: never a token or a code.
 
+import type { DpopMode } from './dpop-mode.js';
+
 export interface ErrorView {
   code: string;
   message: string;
@@ -29,6 +31,8 @@ export type AppState =
       /** Seconds since the epoch, or null. */
       expiresAt: number | null;
       hasRefreshToken: boolean;
+      /** The tokens are bound to a key in the keychain (DPoP): useless if copied without it. */
+      senderConstrained: boolean;
     } & ProviderView);
 
 /** How a sign-out went at the provider (the local part always succeeds). */
@@ -51,6 +55,8 @@ export interface SettingsView {
   hasSecret: boolean;
   redirectKind: RedirectKindName;
   scope: string;
+  /** Sender-constrained tokens (DPoP): auto (when the provider offers it), on, or off. */
+  dpop: DpopMode;
   /** What to recommend here: the platform's default (Windows oob:auto, macOS custom scheme, Linux loopback), but
    * loopback on macOS for a client id other than the scheme the build declares. */
   platformDefault: RedirectKindName;
@@ -73,6 +79,8 @@ export interface SettingsInput {
   clientSecret?: string | null;
   redirectKind: RedirectKindName;
   scope: string;
+  /** Sender-constrained tokens (DPoP). Default: auto. */
+  dpop?: DpopMode;
 }
 
 /** One message per field, for inline validation. */

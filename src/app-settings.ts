@@ -4,6 +4,7 @@ import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlin
 import { dirname } from 'node:path';
 import type { FieldProblems, RedirectKindName, SettingsInput } from './app-api.js';
 import { BoundedFileError, readBoundedFileSync } from './bounded-file.js';
+import { DPOP_MODES, type DpopMode } from './dpop-mode.js';
 import { ConnectError } from './errors.js';
 import { customSchemeRedirectUri } from './redirect-defaults.js';
 import { DEFAULT_LOOPBACK_REDIRECT_URI, OOB, OOB_AUTO, classifyRedirectUri } from './redirect-uri.js';
@@ -62,6 +63,7 @@ function inspect(path: string): FileState {
   for (const key of ['scope', 'redirectUri'] as const) {
     if (v[key] !== undefined && typeof v[key] !== 'string') return { kind: 'damaged', why: `has a "${key}" that is not text` };
   }
+  if (v.dpop !== undefined && !DPOP_MODES.includes(v.dpop as DpopMode)) return { kind: 'damaged', why: `has a "dpop" that is not one of ${DPOP_MODES.join(', ')}` };
   if (typeof v.redirectUri === 'string') {
     try {
       classifyRedirectUri(v.redirectUri);
@@ -217,7 +219,20 @@ export function checkSettingsInput(input: SettingsInput): FieldProblems {
   }
   const scopes = (input.scope ?? '').trim().split(/\s+/).filter(Boolean);
   if (!scopes.includes('openid')) problems.scope = 'The scopes must include "openid".';
+  const dpop = dpopProblem(input.dpop);
+  if (dpop) problems.dpop = dpop;
   return problems;
+}
+
+const dpopProblem = (dpop: unknown) =>
+  dpop === undefined || DPOP_MODES.includes(dpop as DpopMode) ? undefined : `Choose ${DPOP_MODES.join(', ')} for binding the tokens to this device.`;
+
+/** The DPoP choice to save: the form's, else the one saved before (none: the default, auto). */
+export function dpopOf(input: SettingsInput, saved: StoredAppSettings): { dpop?: DpopMode } {
+  const problem = dpopProblem(input.dpop);
+  if (problem) throw problemsError({ dpop: problem });
+  const dpop = input.dpop ?? saved.dpop;
+  return dpop ? { dpop } : {};
 }
 
 export function problemsError(problems: FieldProblems): ConnectError {

@@ -7,6 +7,7 @@ import type { AppEvent, AppState, ConnectApi, ErrorView, RedirectKindName, Resul
 import {
   SettingsFileError,
   checkSettingsInput,
+  dpopOf,
   memorySettingsStore,
   problemsError,
   redirectKindOf,
@@ -16,6 +17,7 @@ import {
 } from './app-settings.js';
 import type { BrowserOpener } from './browser/opener.js';
 import { discover } from './discovery.js';
+import { DEFAULT_DPOP_MODE } from './dpop-mode.js';
 import { ConnectError } from './errors.js';
 import { IDENTITY } from './identity.js';
 import { customSchemeRedirectUri, desktopDefaultRedirectUri, technologyForPlatform } from './redirect-defaults.js';
@@ -204,6 +206,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       hasSecret: !!full.clientSecret,
       redirectKind: redirectKindOf(settings.redirectUri as string),
       scope: settings.scope ?? DEFAULT_SCOPE,
+      dpop: full.dpop ?? DEFAULT_DPOP_MODE,
       platformDefault: recommendedKind(settings.clientId),
       demoIssuer,
     };
@@ -267,6 +270,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       scope: s.scope,
       expiresAt: s.expiresAt,
       hasRefreshToken: s.hasRefreshToken,
+      senderConstrained: s.senderConstrained,
     };
   };
 
@@ -332,8 +336,9 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         if (Object.keys(problems).length) throw problemsError(problems);
         const issuer = await issuerOf(input.issuer);
         const clientId = input.clientId.trim();
-        const keep = (await settingsNow()).settings.redirectUri;
-        return apply({ issuer, clientId, scope: input.scope.trim(), redirectUri: redirectUriFor(input.redirectKind, clientId, keep) }, input.clientSecret);
+        const keep = (await settingsNow()).settings;
+        const redirectUri = redirectUriFor(input.redirectKind, clientId, keep.redirectUri);
+        return apply({ issuer, clientId, scope: input.scope.trim(), redirectUri, ...dpopOf(input, keep) }, input.clientSecret);
       }),
     useDemoProvider: () =>
       attempt(async () => {
@@ -361,7 +366,8 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
           { purpose: 'dynamic' },
         );
         const registration = await registerClient({ issuer, metadata: clientMetadata(details) });
-        const view = await apply({ issuer, clientId: registration.clientId, scope: details.scopes.join(' '), redirectUri }, registration.clientSecret);
+        const dpop = dpopOf(input, (await settingsNow()).settings);
+        const view = await apply({ issuer, clientId: registration.clientId, scope: details.scopes.join(' '), redirectUri, ...dpop }, registration.clientSecret);
         if (!registration.clientSecret) await store.saveRegistration(profile, registration);
         return view;
       }),

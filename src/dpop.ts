@@ -8,9 +8,9 @@ import { webcrypto } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { ConnectError } from './errors.js';
 
-/** on: always (the provider must bind the tokens); off: never; auto: when the provider offers it. */
-export type DpopMode = 'on' | 'off' | 'auto';
-export const DPOP_MODES: readonly DpopMode[] = ['auto', 'on', 'off'];
+import type { DpopMode } from './dpop-mode.js';
+
+export { DPOP_MODES, type DpopMode } from './dpop-mode.js';
 
 /** The key as kept in the session (JWKs; the private one never leaves the keychain entry). */
 export interface StoredDpopKey {

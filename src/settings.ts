@@ -1,5 +1,5 @@
 // Provider settings: what the app must know about the authorization server and its registration.
-import { DPOP_MODES, type DpopMode } from './dpop.js';
+import { DEFAULT_DPOP_MODE, DPOP_MODES, type DpopMode } from './dpop-mode.js';
 import { ConnectError } from './errors.js';
 import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri, isHttpsOrLoopback, type RedirectKind } from './redirect-uri.js';
 
@@ -160,8 +160,7 @@ export function resolveSettings(settings: ProviderSettings): ResolvedSettings {
   }
 
   const resourceOrigins = checkResourceOrigins(settings.resourceOrigins);
-  // Off until every face and the demo's resource server take proofs (issue #20); then auto.
-  const dpop = settings.dpop ?? 'off';
+  const dpop = settings.dpop ?? DEFAULT_DPOP_MODE;
   if (!DPOP_MODES.includes(dpop)) throw invalid(`DPoP must be one of ${DPOP_MODES.join(', ')}, not "${String(dpop)}".`);
 
   return {

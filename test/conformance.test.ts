@@ -209,10 +209,13 @@ describe('what a correct provider may do, and how the token travels', () => {
     fixture.adversary.reset();
     const profile = profileFor('header');
     assert.deepEqual(await signInCore(profile), { sub: 'alice' });
-    const accessToken = (await store.load(profile))?.accessToken as string;
+    const session = await store.load(profile);
+    const accessToken = session?.accessToken as string;
     const userinfo = fixture.adversary.seen.filter((r) => r.endpoint === 'userinfo');
     assert.equal(userinfo.length, 1);
-    assert.equal(userinfo[0]?.authorization, `Bearer ${accessToken}`);
+    // DPoP-bound by default against this provider (dpop "auto"): the scheme says so, the proof goes beside it.
+    assert.equal(session?.tokenType, 'dpop');
+    assert.equal(userinfo[0]?.authorization, `DPoP ${accessToken}`);
     assert.equal(userinfo[0]?.body, '');
     for (const seen of fixture.adversary.seen) assert.ok(!seen.url.includes(accessToken), `no access token in ${seen.endpoint}'s URL`);
   });

@@ -82,6 +82,36 @@ describe('desktop client (what the app window sees)', () => {
     client.dispose();
   });
 
+  test('the setup screen\'s DPoP choice: auto by default binds the tokens (the window says so); "off" is saved and kept; a bad value is refused and nothing saved', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'connect-dpop-')), 'connect.config.json');
+    const profile = testProfile('desktop-dpop');
+    const user = browserUser({ user: 'alice' });
+    const client = createDesktopClient({ settingsStore: fileSettingsStore(path), profile, store, browser: systemBrowser({ BROWSER: user.BROWSER }), platform: 'linux' });
+    try {
+      const input = { issuer: provider.issuer, clientId: provider.publicClientId, redirectKind: 'loopback', scope: 'openid email' } as const;
+      const saved = await client.saveSettings(input);
+      assert.ok(saved.ok && saved.value.dpop === 'auto', JSON.stringify(saved));
+      const bound = await client.signIn();
+      assert.ok(bound.ok && bound.value.signedIn && bound.value.senderConstrained === true, JSON.stringify(bound));
+
+      const bad = await client.saveSettings({ ...input, dpop: 'sometimes' as 'on' });
+      assert.deepEqual(bad.ok ? bad.value : bad.error.message, 'Choose auto, on, off for binding the tokens to this device.');
+      assert.deepEqual((await client.checkSettings({ ...input, dpop: 'sometimes' as 'on' })), { ok: true, value: { dpop: 'Choose auto, on, off for binding the tokens to this device.' } });
+      assert.equal(JSON.parse(readFileSync(path, 'utf8')).dpop, undefined, 'nothing saved');
+
+      const off = await client.saveSettings({ ...input, dpop: 'off' });
+      assert.ok(off.ok && off.value.dpop === 'off');
+      assert.equal(JSON.parse(readFileSync(path, 'utf8')).dpop, 'off');
+      const kept = await client.saveSettings({ ...input, scope: 'openid' });
+      assert.ok(kept.ok && kept.value.dpop === 'off', 'a form without the choice keeps the saved one');
+      const bearer = await client.signIn();
+      assert.ok(bearer.ok && bearer.value.signedIn && bearer.value.senderConstrained === false, JSON.stringify(bearer));
+    } finally {
+      client.dispose();
+      await store.remove(profile);
+    }
+  });
+
   test('the app renews a short-lived access token in the background, before it expires', async () => {
     const shortLived = await startTestProvider({ accessTokenTtl: 4 });
     const profile = testProfile('desktop-background');

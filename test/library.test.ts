@@ -51,6 +51,7 @@ describe('createClient', () => {
 
     const session = await client.signIn();
     assert.equal(session.sub, 'alice');
+    assert.equal(session.senderConstrained, true, 'dpop "auto" by default: the demo provider offers DPoP');
     assert.deepEqual(
       events.map((e) => (e.type === 'sign-in' ? `sign-in:${e.event.type}` : e.type)),
       ['sign-in:browser-opening', 'sign-in:waiting', 'sign-in:exchanging', 'signed-in'],
@@ -108,6 +109,26 @@ describe('createClient for an app of your own', () => {
     assert.equal(await store.load(profile), null, 'nothing under the template\'s own service');
     await client.signOut();
     assert.deepEqual((await keychainEntries('acme-notes-tests').list()).filter((a) => a.includes(profile)), []);
+  });
+});
+
+describe('createClient({ settings: { dpop } })', () => {
+  test('"off" keeps Bearer tokens, which the demo resource takes as Bearer; "on" binds them, and fetch sends proofs', async () => {
+    for (const dpop of ['off', 'on'] as const) {
+      const profile = profileFor(`library-dpop-${dpop}`);
+      const client = createClient({
+        settings: { issuer: provider.issuer, clientId: provider.publicClientId, dpop },
+        profile,
+        store,
+        browser: systemBrowser({ BROWSER: browserUser({ user: 'alice' }).BROWSER }),
+      });
+      assert.equal((await client.signIn()).senderConstrained, dpop === 'on');
+      assert.equal((await client.status())?.senderConstrained, dpop === 'on');
+      const bare = await fetch(`${provider.issuer}/api/resource`, { headers: { authorization: `Bearer ${await client.getAccessToken()}` } });
+      assert.equal(bare.status, dpop === 'on' ? 401 : 200, 'the bare token works only when it is not bound');
+      assert.equal((await client.fetch(`${provider.issuer}/api/resource`)).status, 200);
+      await client.signOut();
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
 import { getAccessToken } from '../src/access-token.js';
+import type { StoredDpopKey } from '../src/dpop.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
 import type { StoredSession } from '../src/session.js';
 import { signIn } from '../src/sign-in.js';
@@ -19,6 +20,7 @@ import { TokenStore } from '../src/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { ROOT, jsonOf, runCli, testProfile } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
+import { userinfoStatus } from './support/token-check.js';
 
 const TTL = 3;
 let provider: TestProvider;
@@ -55,9 +57,12 @@ async function untilExpired(profile: string): Promise<void> {
   await sleep(Math.max(0, (session.expiresAt as number) * 1000 - Date.now() + 50));
 }
 
-async function userinfo(token: string): Promise<number> {
-  return (await fetch(`${provider.issuer}/oauth/userinfo`, { headers: { Authorization: `Bearer ${token}` } })).status;
+/** Userinfo's status for the token, sent as the client sends it (with a proof from the key when bound). */
+async function userinfo(token: string, dpop: StoredDpopKey | undefined): Promise<number> {
+  return userinfoStatus(provider.issuer, token, dpop);
 }
+
+const keyOf = async (profile: string) => (await store.load(profile))?.dpop;
 
 describe('refresh', () => {
   test('a fresh short-lived token is not renewed on every call; an expired one is, once', async () => {
@@ -70,7 +75,7 @@ describe('refresh', () => {
     const second = await getAccessToken(store, profile);
     assert.notEqual(second, first);
     assert.equal(refreshes, before + 1);
-    assert.equal(await userinfo(second), 200);
+    assert.equal(await userinfo(second, await keyOf(profile)), 200);
     const stored = (await store.load(profile)) as StoredSession;
     assert.equal(stored.accessToken, second, 'the new token set is stored');
     assert.equal(stored.sub, 'alice');
@@ -94,7 +99,7 @@ describe('refresh', () => {
     assert.equal(b.code, 0, b.stderr);
     assert.equal(a.stdout, b.stdout);
     assert.equal(refreshes - before, 1, 'the rotated refresh token was redeemed once');
-    assert.equal(await userinfo(a.stdout.trim()), 200);
+    assert.equal(await userinfo(a.stdout.trim(), await keyOf(profile)), 200);
     assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).status, 'signed_in');
   });
 
@@ -116,7 +121,7 @@ describe('refresh', () => {
       const status = jsonOf(await runCli(['status', '--profile', profile, '--json']));
       if (token.code === 0) {
         assert.equal(status.status, 'signed_in');
-        assert.equal(await userinfo(token.stdout.trim()), 200);
+        assert.equal(await userinfo(token.stdout.trim(), await keyOf(profile)), 200);
       } else {
         assert.match(token.stderr, /^error: session_expired: .*you are signed out\. Please sign in again\.$/m);
         assert.equal(status.status, 'signed_out');
@@ -165,6 +170,7 @@ describe('sign out', () => {
   test('logout revokes the refresh and access tokens at the provider', async () => {
     const profile = await signedInProfile('logout');
     const session = (await store.load(profile)) as StoredSession;
+    assert.equal(await userinfo(session.accessToken, session.dpop), 200, 'taken before the logout');
     const logout = await runCli(['logout', '--profile', profile, '--json']);
     assert.equal(logout.code, 0);
     assert.deepEqual(jsonOf(logout), {
@@ -175,7 +181,8 @@ describe('sign out', () => {
       everywhere: 'not_requested',
       warnings: [],
     });
-    assert.equal(await userinfo(session.accessToken), 401, 'the access token is revoked');
+    assert.ok(session.dpop, 'bound by default (dpop auto)');
+    assert.equal(await userinfo(session.accessToken, session.dpop), 401, 'the access token is revoked');
     assert.equal(await store.load(profile), null);
   });
 
@@ -203,11 +210,12 @@ describe('sign out', () => {
       timeoutMs: 30_000,
     });
     const session = (await store.load(profile)) as StoredSession;
+    assert.equal(await userinfo(session.accessToken, session.dpop), 200, 'taken before the logout');
     const logout = await runCli(['logout', '--everywhere', '--profile', profile, '--json']);
     assert.equal(logout.code, 0, logout.stderr);
     assert.equal(jsonOf(logout).everywhere, 'token_logout');
     assert.equal(jsonOf(logout).revoked, true);
-    assert.equal(await userinfo(session.accessToken), 401);
+    assert.equal(await userinfo(session.accessToken, session.dpop), 401);
   });
 
   test('provider down: local sign-out still succeeds, and says the tokens were not revoked', async () => {

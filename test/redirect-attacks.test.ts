@@ -243,11 +243,11 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
 
 describe('what a provider can make the client send, store or print', () => {
   for (const [face, signIn] of Object.entries(faces)) {
-    test(`a DPoP token (token_type: DPoP) is refused at sign-in, never stored or sent as Bearer [RFC 9449 §7.1], ${face}`, async () => {
+    test(`with DPoP off, a DPoP token (token_type: DPoP) is refused at sign-in, never stored or sent as Bearer [RFC 9449 §7.1], ${face}`, async () => {
       fixture.adversary.reset();
       fixture.adversary.tamper = { token: (body) => ({ ...body, token_type: 'DPoP' }) };
       const profile = profileFor('dpop');
-      const outcome = await signIn(profile);
+      const outcome = await signIn(profile, { dpop: 'off' });
       assert.equal(outcome.code, 'unsupported_token_type', outcome.message);
       assert.match(outcome.message ?? "", /"DPoP" access token.*only use Bearer tokens/i);
       assert.equal(await store.load(profile), null);
@@ -345,7 +345,8 @@ describe('where fetch sends the access token', () => {
       const allowed = await runCli(['fetch', `${origin}/me`, '--allow-origin', origin, '--profile', profile]);
       assert.equal(allowed.code, 0, allowed.stderr);
       assert.equal(allowed.stdout, '{"ok":true}');
-      assert.match(seen[0] ?? '', /^Bearer /);
+      // Bound by default (dpop auto: the provider offers it): the token goes as DPoP, with a proof beside it.
+      assert.match(seen[0] ?? '', /^DPoP /);
       const bad = await runCli(['fetch', `${origin}/me`, '--allow-origin', `${origin}/path`, '--profile', profile]);
       assert.match(bad.stderr, /must be an origin only/);
 

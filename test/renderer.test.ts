@@ -73,6 +73,7 @@ describe('the setup screen', () => {
     assert.equal(await page.locator('#redirect-kind').inputValue(), 'loopback', 'Linux: loopback preselected');
     assert.match(await page.locator('#redirect-kind option[value="loopback"]').innerText(), /\(recommended here\)$/);
     assert.equal(await visible(page, 'cancel-setup'), false, 'nothing to go back to on a first run');
+    assert.equal(await page.locator('#dpop').inputValue(), 'auto', 'tokens bound wherever the provider offers it');
 
     await page.locator('#issuer').fill('http://idp.example.com');
     await page.locator('#issuer-problem', { hasText: 'uses plain http' }).waitFor();
@@ -115,6 +116,7 @@ describe('the setup screen', () => {
       await page.locator('#setup').waitFor();
       assert.equal(await page.locator('#issuer').inputValue(), open.issuer);
       assert.equal(await visible(page, 'cancel-setup'), true);
+      await page.locator('#dpop').selectOption('off');
       await page.locator('#register-app').click();
       await page.locator('#notice', { hasText: 'This app is registered with the provider.' }).waitFor();
       const settings = await api.settings();
@@ -122,6 +124,7 @@ describe('the setup screen', () => {
       await page.locator('#sign-in').click();
       await page.locator('#signed-in').waitFor({ timeout: 30_000 });
       assert.equal(await page.locator('#name').innerText(), 'Alice Example');
+      assert.equal(await page.locator('#bound').innerText(), 'No (bearer tokens)', 'the choice made on the setup screen');
       await page.close();
     } finally {
       await open.close();
@@ -191,6 +194,7 @@ describe('the app window', () => {
     assert.equal(await page.locator('#email').innerText(), 'alice@example.com');
     assert.equal(await page.locator('#initials').innerText(), 'AE');
     assert.equal(await page.locator('#has-refresh').innerText(), 'Yes');
+    assert.equal(await page.locator('#bound').innerText(), "Yes (DPoP): useless if copied without this device's key");
     assert.equal(await page.locator('#scopes').innerText(), 'openid profile email offline_access');
     assert.match(await page.locator('#expiry').innerText(), /^Expires in \d+:\d\d · renewed in the background$/);
     assert.equal(await page.evaluate('document.activeElement.id'), 'refresh', 'focus moves to the next action');

@@ -135,7 +135,7 @@ Options for login:
                                http://127.0.0.1/connect/logout, any port; a provider that matches the
                                port too needs a fixed one, e.g. http://127.0.0.1:8766/connect/logout)
   --dpop on|off|auto         Bind the tokens to a key kept in the keychain (DPoP): on, off, or auto
-                               (when the provider offers it; today's default is off)
+                               (the default: when the provider offers it)
   --scope "S1 S2"            Scopes to request (default "openid profile email offline_access")
   --timeout SECONDS          How long to wait for the browser (default 300; logout --everywhere: 120)
   --request-timeout SECONDS  How long to wait for each answer from the provider (default 30, at most 300)

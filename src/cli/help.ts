@@ -69,8 +69,9 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     usage: `${CLI} token [--profile NAME]`,
     about:
       'Print a valid access token and nothing else, renewed when near expiry. For scripts. A token bound to a key ' +
-      `(signed in with --dpop; status says so) is refused without a proof from that key: call such APIs with "${CLI} fetch".`,
-    examples: [`curl -H "Authorization: Bearer $(${CLI} token)" https://api.example.com/me`],
+      '(DPoP: by default wherever the provider offers it; status says so) is refused without a proof from that key: ' +
+      `call such APIs with "${CLI} fetch", or sign in with --dpop off for Bearer tokens.`,
+    examples: [`${CLI} fetch https://api.example.com/me`, `curl -H "Authorization: Bearer $(${CLI} token)" https://api.example.com/me   # signed in with --dpop off`],
     failure: 'not signed in, or the renewal failed (the sentence says whether a new sign-in is needed)',
   },
   logout: {

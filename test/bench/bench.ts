@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as oidc from 'openid-client';
 import { getAccessToken } from '../../src/access-token.js';
+import { authorizedFetch } from '../../src/authorized-fetch.js';
 import { createAuthorizationRequest } from '../../src/authorization-request.js';
 import { checkAuthorizationResponse } from '../../src/authorization-response.js';
 import { discover } from '../../src/discovery.js';
@@ -126,7 +127,8 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   const appauth: number[] = [];
   for (let i = 0; i < 9; i++) {
     let t = performance.now();
-    await signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId }, profile: 'bench-signin', store, browser: open });
+    // Bearer tokens, like the two peers (the cost of DPoP is section 5c's).
+    await signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId, dpop: 'off' }, profile: 'bench-signin', store, browser: open });
     if (i >= 1) ours.push(performance.now() - t);
     t = performance.now();
     await floorSignIn(provider.issuer, provider.publicClientId, (url) => open.open(url));
@@ -251,6 +253,48 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   record('cold connect-login token that renews → requests to the provider', 'requests', cold, '1');
   await store.remove('bench-round-trips');
   await front.close();
+}
+
+// 5c. The cost of DPoP (issue #20): the same protected call, refresh and sign-in with Bearer tokens
+// and with DPoP-bound ones (a key pair made at sign-in, a proof signed for every request), in turns.
+{
+  const user = await SharedBrowser.start();
+  const modes = ['off', 'on'] as const;
+  const signInAs = async (dpop: (typeof modes)[number]) =>
+    signIn({ settings: { issuer: provider.issuer, clientId: provider.publicClientId, dpop }, profile: `bench-dpop-${dpop}`, store, browser: user.opener() });
+  const samples = { call: { off: [] as number[], on: [] as number[] }, refresh: { off: [] as number[], on: [] as number[] }, signIn: { off: [] as number[], on: [] as number[] } };
+  for (let i = 0; i < 7; i++) {
+    for (const dpop of modes) {
+      const t = performance.now();
+      await signInAs(dpop);
+      if (i >= 1) samples.signIn[dpop].push(performance.now() - t);
+    }
+  }
+  const api = `${provider.issuer}/api/resource`;
+  for (let i = 0; i < 42; i++) {
+    for (const dpop of modes) {
+      const t = performance.now();
+      const response = await authorizedFetch(store, `bench-dpop-${dpop}`, api);
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`the protected call answered ${response.status} (dpop ${dpop})`);
+      if (i >= 2) samples.call[dpop].push(performance.now() - t);
+    }
+  }
+  for (let i = 0; i < 12; i++) {
+    for (const dpop of modes) {
+      const t = performance.now();
+      await getAccessToken(store, `bench-dpop-${dpop}`, { force: true });
+      if (i >= 2) samples.refresh[dpop].push(performance.now() - t);
+    }
+  }
+  await user.close();
+  for (const dpop of modes) await store.remove(`bench-dpop-${dpop}`);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  for (const [what, label] of [['call', 'protected call (fetch /api/resource)'], ['signIn', 'whole sign-in, provider session open'], ['refresh', 'refresh (forced)']] as const) {
+    record(`${label}: Bearer`, 'ms', samples[what].off);
+    record(`${label}: DPoP-bound`, 'ms', samples[what].on);
+    record(`${label}: DPoP's cost (difference of medians)`, 'ms', [median(samples[what].on) - median(samples[what].off)], 'reported');
+  }
 }
 
 // 5b. Chaos: renewals killed (kill -9) at random moments; how many sessions were lost, and where.

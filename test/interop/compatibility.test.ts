@@ -162,7 +162,8 @@ for (const column of COLUMNS) {
 
     test('a session ended at the provider: the next renewal signs the profile out, whatever the answer looks like', async () => {
       const profile = profileFor('compat-ended');
-      const signIn = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--json']), await everyday());
+      // Bearer tokens: the test ends the session with the access token as Glewlwyd's revocation credential.
+      const signIn = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--dpop', 'off', '--json']), await everyday());
       assert.equal(signIn.code, 0, signIn.stderr);
       const session = await store.load(profile);
       assert.ok(session?.refreshToken);
@@ -226,23 +227,30 @@ for (const column of COLUMNS) {
       assert.equal(jsonOf(fixed).everywhere, 'confirmed', fixed.stdout);
     });
 
-    test('DPoP: login --dpop on binds the tokens; userinfo and a refresh carry proofs', async () => {
+    test('DPoP: login binds the tokens by default (auto); userinfo, fetch and a refresh carry proofs', async () => {
       const offered = (await metadataOf(s())).dpop_signing_alg_values_supported;
       if (!Array.isArray(offered) || !offered.length) {
         record('DPoP (RFC 9449)', column, 'no');
         return;
       }
       const profile = profileFor('compat-dpop');
-      const signIn = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--dpop', 'on', '--json']), await everyday());
+      const signIn = await runCli(login(profile, ['--redirect-uri', s().redirectUri, '--json']), await everyday());
       assert.equal(signIn.code, 0, signIn.stderr);
       assert.equal(jsonOf(signIn).sender_constrained, true);
       const userinfo = await runCli(['userinfo', '--profile', profile, '--json']);
       assert.equal(userinfo.code, 0, userinfo.stderr);
       assert.equal((jsonOf(userinfo).claims as Record<string, unknown>).email, 'alice@example.com');
+      // fetch, with a proof for this method and URL and the token's hash (ath), which both check at userinfo.
+      const endpoint = String((await metadataOf(s())).userinfo_endpoint);
+      const fetched = await runCli(['fetch', endpoint, '--profile', profile]);
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.equal(JSON.parse(fetched.stdout).email, 'alice@example.com');
+      const bare = await fetch(endpoint, { headers: { authorization: `Bearer ${(await store.load(profile))?.accessToken}` } });
+      assert.equal(bare.status, 401, 'the same token without the key is refused');
       await getAccessToken(store, profile, { force: true });
       assert.equal((await store.load(profile))?.tokenType, 'dpop');
       assert.equal((await runCli(['userinfo', '--profile', profile, '--json'])).code, 0);
-      record('DPoP (RFC 9449)', column, 'yes (--dpop on)');
+      record('DPoP (RFC 9449)', column, 'yes');
     });
 
     test('a custom URI scheme: the OS hands the redirect to "connect-login deliver"', async () => {

@@ -21,6 +21,8 @@ export interface SignInSettings {
   scope?: string;
   /** Seconds per answer from the provider. */
   requestTimeout?: number;
+  /** DPoP (default: the client's default, auto). */
+  dpop?: 'on' | 'off' | 'auto';
 }
 
 export type SignInFace = (profile: string, settings?: SignInSettings) => Promise<Outcome>;
@@ -60,6 +62,7 @@ export function adversarialSession(options: TestProviderOptions = {}): Adversari
       redirectUri: LOOPBACK,
       ...(s.scope ? { scope: s.scope } : {}),
       ...(s.requestTimeout ? { requestTimeoutSeconds: s.requestTimeout } : {}),
+      ...(s.dpop ? { dpop: s.dpop } : {}),
     };
     try {
       return { sub: (await startSignIn({ settings, profile, store, browser: browser.opener(), timeoutMs: 60_000 }).result).sub };
@@ -73,6 +76,7 @@ export function adversarialSession(options: TestProviderOptions = {}): Adversari
     const args = ['login', '--issuer', s.issuer ?? adversary.issuer, '--client-id', adversary.provider.publicClientId, '--redirect-uri', LOOPBACK];
     if (s.scope) args.push('--scope', s.scope);
     if (s.requestTimeout) args.push('--request-timeout', String(s.requestTimeout));
+    if (s.dpop) args.push('--dpop', s.dpop);
     const login = await runCli([...args, '--profile', profile, '--json'], { BROWSER: await browser.command() }, { timeoutMs: 60_000 });
     assert.notEqual(login.code, null, 'connect-login finished on its own (no hang)');
     const out = jsonOf(login);
