@@ -19,10 +19,14 @@ export interface StoredDpopKey {
   publicJwk: webcrypto.JsonWebKey;
 }
 
-/** The algorithms this client can make keys for, in the order it prefers them. */
+/**
+ * The algorithms this client can make keys for, in the order it prefers them. An Ed25519 key's proofs
+ * are labelled `Ed25519` (RFC 9864's fully specified name, as openid-client writes them): a provider
+ * that lists only the older `EdDSA` is not offered one.
+ */
 const ALGORITHMS = {
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
-  EdDSA: { name: 'Ed25519' },
+  Ed25519: { name: 'Ed25519' },
   ES384: { name: 'ECDSA', namedCurve: 'P-384' },
   PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
@@ -43,7 +47,7 @@ export function dpopAlgorithm(mode: DpopMode, server: oidc.ServerMetadata): Dpop
   if (mode === 'auto') return undefined;
   throw new ConnectError(
     'invalid_settings',
-    `DPoP is on, but the provider signs DPoP proofs only with ${offered.join(', ')}, none of which this client can make (${Object.keys(ALGORITHMS).join(', ')}).`,
+    `DPoP is on, but the provider accepts DPoP proofs signed only with ${offered.join(', ')}, none of which this client can make (${Object.keys(ALGORITHMS).join(', ')}).`,
   );
 }
 

@@ -244,6 +244,44 @@ describe('DPoP with dpop: "on" (library)', () => {
     assert.equal(await store.load(profile), null);
   });
 
+  test('the key\'s algorithm is one the provider accepts: Ed25519 or PS256 alone work end to end; "EdDSA" alone is not offered a key', async () => {
+    for (const alg of ['Ed25519', 'PS256'] as const) {
+      const only = await startTestProvider({ dpopAlgorithms: [alg] });
+      try {
+        const profile = profileFor(`dpop-${alg}`);
+        const { summary } = await signIn(only, profile, 'auto');
+        assert.equal(summary.senderConstrained, true, alg);
+        assert.equal((await store.load(profile))?.dpop?.alg, alg);
+        assert.equal((await readUserInfo(store, profile)).userinfo.sub, 'alice', alg);
+        await getAccessToken(store, profile, { force: true });
+        const called = (await (await authorizedFetch(store, profile, `${only.issuer}/api/resource`)).json()) as { sub: string };
+        assert.equal(called.sub, 'alice', alg);
+      } finally {
+        await only.close();
+      }
+    }
+    // openid-client labels an Ed25519 proof "Ed25519" (RFC 9864); a provider that knows only "EdDSA" would refuse it.
+    const older = await startTestProvider({ dpopAlgorithms: ['EdDSA'] });
+    try {
+      const { summary } = await signIn(older, profileFor('dpop-eddsa-auto'), 'auto');
+      assert.equal(summary.senderConstrained, false, 'auto: Bearer tokens rather than proofs it would refuse');
+      const opened: string[] = [];
+      const on = startSignIn({
+        settings: { issuer: older.issuer, clientId: older.publicClientId, dpop: 'on' },
+        profile: profileFor('dpop-eddsa-on'),
+        store,
+        browser: { open: async (url) => void opened.push(url) },
+      });
+      await assert.rejects(on.result, {
+        code: 'invalid_settings',
+        message: 'DPoP is on, but the provider accepts DPoP proofs signed only with EdDSA, none of which this client can make (ES256, Ed25519, ES384, PS256, RS256).',
+      });
+      assert.deepEqual(opened, [], 'refused before the browser opened');
+    } finally {
+      await older.close();
+    }
+  });
+
   test('dpop: "off" keeps Bearer tokens and no key', async () => {
     const profile = profileFor('dpop-off');
     const { summary } = await signIn(plain, profile, 'off');

@@ -44,10 +44,14 @@ interface Figure {
 const figures: Figure[] = [];
 let chaosFigures: ChaosResult | undefined;
 
-function record(name: string, unit: string, samples: number[], target?: string): void {
+/** The sample at quantile q (the median at 0.5), as every figure reports it. */
+function quantile(samples: number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-  figures.push({ name, unit, median: round(at(0.5)), p95: round(at(0.95)), n: samples.length, ...(target ? { target } : {}) });
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+}
+
+function record(name: string, unit: string, samples: number[], target?: string): void {
+  figures.push({ name, unit, median: round(quantile(samples, 0.5)), p95: round(quantile(samples, 0.95)), n: samples.length, ...(target ? { target } : {}) });
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -289,11 +293,10 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   }
   await user.close();
   for (const dpop of modes) await store.remove(`bench-dpop-${dpop}`);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   for (const [what, label] of [['call', 'protected call (fetch /api/resource)'], ['signIn', 'whole sign-in, provider session open'], ['refresh', 'refresh (forced)']] as const) {
     record(`${label}: Bearer`, 'ms', samples[what].off);
     record(`${label}: DPoP-bound`, 'ms', samples[what].on);
-    record(`${label}: DPoP's cost (difference of medians)`, 'ms', [median(samples[what].on) - median(samples[what].off)], 'reported');
+    record(`${label}: DPoP's cost (difference of medians)`, 'ms', [quantile(samples[what].on, 0.5) - quantile(samples[what].off, 0.5)], 'reported');
   }
 }
 

@@ -55,6 +55,8 @@ export interface TestProviderOptions {
   deviceCodeTtl?: number;
   /** DPoP proofs must carry a nonce the provider issued (RFC 9449 §8): the first proof is refused. */
   dpopNonce?: boolean;
+  /** The DPoP proof algorithms it accepts and advertises. Default oidc-provider's: ES256, Ed25519, EdDSA. */
+  dpopAlgorithms?: string[];
 }
 
 export interface TestProvider {
@@ -165,6 +167,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       email: ['email', 'email_verified'],
     },
     pkce: { required: () => true },
+    ...(options.dpopAlgorithms ? { enabledJWA: { dPoPSigningAlgValues: options.dpopAlgorithms as never } } : {}),
     features: {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
