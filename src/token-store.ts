@@ -47,7 +47,9 @@ function isStoredSession(value: unknown): value is StoredSession {
     typeof v.accessToken === 'string' &&
     typeof v.scope === 'string' &&
     (v.expiresAt === null || typeof v.expiresAt === 'number') &&
-    (v.dpop === undefined || isStoredDpopKey(v.dpop))
+    (v.dpop === undefined || isStoredDpopKey(v.dpop)) &&
+    // A DPoP-bound token without its key could only be sent as Bearer, and would be refused.
+    (String(v.tokenType).toLowerCase() !== 'dpop' || v.dpop !== undefined)
   );
 }
 

@@ -282,6 +282,19 @@ describe('DPoP with dpop: "on" (library)', () => {
     }
   });
 
+  test('the key gone from the keychain entry: the saved sign-in is refused as damaged, nothing is sent, and a new sign-in works', async () => {
+    const profile = profileFor('dpop-key-gone');
+    await signIn(plain, profile, 'on');
+    const { dpop: _gone, ...withoutKey } = (await store.load(profile)) as NonNullable<Awaited<ReturnType<typeof store.load>>>;
+    await store.save(profile, withoutKey);
+    const status = await runCli(['status', '--profile', profile, '--json']);
+    assert.equal(status.code, 1);
+    assert.equal(jsonOf(status).error, 'stored_session_invalid');
+    await assert.rejects(authorizedFetch(store, profile, `${plain.issuer}/api/resource`), { code: 'stored_session_invalid' });
+    const again = await signIn(plain, profile, 'on');
+    assert.equal(again.summary.senderConstrained, true);
+  });
+
   test('dpop: "off" keeps Bearer tokens and no key', async () => {
     const profile = profileFor('dpop-off');
     const { summary } = await signIn(plain, profile, 'off');
