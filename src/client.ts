@@ -94,7 +94,7 @@ export function createClient(options: ClientOptions): ConnectClient {
 
   return {
     async signIn(call = {}) {
-      if (pending) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
+      if (pending) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
       const attempt = startSignIn({
         settings: { ...options.settings, ...(call.redirectUri ? { redirectUri: call.redirectUri } : {}) },
         profile,

@@ -277,7 +277,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
   /** One sign-in at a time, of either kind; resolves with the state it ends in. */
   const runAttempt = (begin: (settings: ProviderSettings) => Promise<Attempt>) =>
     attempt(async () => {
-      if (running) throw new ConnectError('invalid_settings', 'A sign-in is already in progress.');
+      if (running) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
       running = providerSettings().then(begin);
       try {
         await (await running).result;
@@ -295,7 +295,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
 
   /** Store new provider settings; a session with another provider or client is signed out here. */
   const apply = async (next: StoredAppSettings, secret: string | null | undefined): Promise<SettingsView> => {
-    if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
+    if (running) throw new ConnectError('sign_in_in_progress', 'Finish or cancel the sign-in in progress first.');
     await checkScheme(next.redirectUri);
     const previous = (await settingsNow()).settings;
     // The file first: when it is damaged (settings_damaged) or the disk refuses it
@@ -349,7 +349,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       }),
     startOver: () =>
       attempt(async () => {
-        if (running) throw new ConnectError('invalid_settings', 'Finish or cancel the sign-in in progress first.');
+        if (running) throw new ConnectError('sign_in_in_progress', 'Finish or cancel the sign-in in progress first.');
         const backup = await settingsStore.startOver();
         loaded = undefined;
         cached = undefined;

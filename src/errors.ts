@@ -21,50 +21,100 @@ import { printable } from './printable.js';
  * - this machine: `runtime_dir_unavailable` (the private folder for locks and hand-offs cannot be
  *   made or written: read-only, full, not this user's), `settings_damaged` (the app's
  *   settings file cannot be understood; it is kept as it is), `settings_not_saved` (writing it failed);
- * - registration: `registration_unsupported`, `already_registered`.
+ * - registration: `registration_unsupported`, `already_registered`;
+ * - one at a time: `sign_in_in_progress` (this client is already signing in), `handoff_busy` (another
+ *   sign-in of this profile is waiting for its browser response);
+ * - `insecure_url`: a URL given in the settings or flags, other than the issuer (a resource origin,
+ *   a registration endpoint), is plain http off loopback;
+ * - `provider_error`: the provider answered with an OAuth error code that is not registered
+ *   (`ProviderError.providerCode` has it).
  */
-export type ClientErrorCode =
-  | 'invalid_settings'
-  | 'insecure_issuer'
-  | 'unsupported_redirect_uri'
-  | 'discovery_failed'
-  | 'network_error'
-  | 'browser_open_failed'
-  | 'port_in_use'
-  | 'timeout'
-  | 'cancelled'
-  | 'state_mismatch'
-  | 'issuer_mismatch'
-  | 'invalid_response'
-  | 'id_token_invalid'
-  | 'userinfo_invalid'
-  | 'token_request_failed'
-  | 'keychain_unavailable'
-  | 'stored_session_invalid'
-  | 'not_signed_in'
-  | 'token_expired'
-  | 'no_pending_attempt'
-  | 'redirect_replayed'
-  | 'invalid_code'
-  | 'window_titles_unavailable'
-  | 'scheme_unavailable'
-  | 'session_expired'
-  | 'unsupported_token_type'
-  | 'resource_not_allowed'
-  | 'insecure_endpoint'
-  | 'invalid_client_details'
-  | 'registration_unsupported'
-  | 'already_registered'
-  | 'runtime_dir_unavailable'
-  | 'settings_damaged'
-  | 'settings_not_saved'
-  | 'device_flow_unsupported';
+export const CLIENT_ERROR_CODES = [
+  'invalid_settings',
+  'insecure_issuer',
+  'unsupported_redirect_uri',
+  'discovery_failed',
+  'network_error',
+  'browser_open_failed',
+  'port_in_use',
+  'timeout',
+  'cancelled',
+  'state_mismatch',
+  'issuer_mismatch',
+  'invalid_response',
+  'id_token_invalid',
+  'userinfo_invalid',
+  'token_request_failed',
+  'keychain_unavailable',
+  'stored_session_invalid',
+  'not_signed_in',
+  'token_expired',
+  'no_pending_attempt',
+  'redirect_replayed',
+  'invalid_code',
+  'window_titles_unavailable',
+  'scheme_unavailable',
+  'session_expired',
+  'unsupported_token_type',
+  'resource_not_allowed',
+  'insecure_endpoint',
+  'invalid_client_details',
+  'registration_unsupported',
+  'already_registered',
+  'runtime_dir_unavailable',
+  'settings_damaged',
+  'settings_not_saved',
+  'device_flow_unsupported',
+  'sign_in_in_progress',
+  'handoff_busy',
+  'insecure_url',
+  'provider_error',
+] as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 /**
- * A client code, or an authorization server's OAuth error code passed through as it came
- * (RFC 6749 §4.1.2.1 and §5.2: `access_denied`, `invalid_grant`, `invalid_client`, …).
+ * The OAuth error codes a provider may answer with, passed through as they came: RFC 6749 §4.1.2.1
+ * and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6, RFC 7591 §3.2.2, RFC 8628 §3.5, RFC 9126,
+ * RFC 9449, RFC 8707. Any other code a provider sends becomes `provider_error`, with the provider's
+ * own code in `ProviderError.providerCode`.
  */
-export type ErrorCode = ClientErrorCode | (string & {});
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'unauthorized_client',
+  'access_denied',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_token',
+  'insufficient_scope',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+  'invalid_request_uri',
+  'invalid_request_object',
+  'request_not_supported',
+  'request_uri_not_supported',
+  'registration_not_supported',
+  'invalid_redirect_uri',
+  'invalid_client_metadata',
+  'invalid_software_statement',
+  'unapproved_software_statement',
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
+  'invalid_target',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
+
+/** Every code a ConnectError can carry: this client's own, or a provider's registered OAuth code. */
+export type ErrorCode = ClientErrorCode | OAuthErrorCode;
 
 export class ConnectError extends Error {
   override readonly name: string = 'ConnectError';
@@ -76,15 +126,28 @@ export class ConnectError extends Error {
   }
 }
 
-/** The authorization server answered with an OAuth error (authorization or token endpoint). */
+/** Whether a value (from another process, a file) is one of the codes a ConnectError carries. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && ((CLIENT_ERROR_CODES as readonly string[]).includes(value) || (OAUTH_ERROR_CODES as readonly string[]).includes(value));
+}
+
+/** The provider's code as this client's closed set has it: itself when registered, else `provider_error`. */
+export function providerErrorCode(code: string): OAuthErrorCode | 'provider_error' {
+  return (OAUTH_ERROR_CODES as readonly string[]).includes(code) ? (code as OAuthErrorCode) : 'provider_error';
+}
+
+/** The authorization server answered with an OAuth error (authorization, token or registration endpoint). */
 export class ProviderError extends ConnectError {
   override readonly name = 'ProviderError';
   /** The provider's own `error_description`, if it sent one. */
   readonly description: string | undefined;
+  /** The provider's own error code, as it sent it (printable, at most 100 characters). */
+  readonly providerCode: string;
 
   constructor(code: string, message: string, description?: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+    super(providerErrorCode(code), message, options);
     this.description = description;
+    this.providerCode = printable(code, 100);
   }
 }
 

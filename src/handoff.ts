@@ -5,7 +5,7 @@ import { unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ConnectError } from './errors.js';
+import { ConnectError, isErrorCode } from './errors.js';
 import { runtimeDir } from './runtime-dir.js';
 import { IDENTITY } from './identity.js';
 
@@ -90,7 +90,7 @@ export async function serveHandoff(profile: string, onUrl: (url: string) => Prom
 
 function handoffBusy(profile: string, cause: unknown): ConnectError {
   return new ConnectError(
-    'invalid_settings',
+    'handoff_busy',
     `Another sign-in for profile "${profile}" is already waiting for its browser response; finish or cancel it first.`,
     { cause },
   );
@@ -123,6 +123,7 @@ export async function sendHandoff(profile: string, url: string, timeoutMs = 60_0
     throw new ConnectError('invalid_response', 'The waiting sign-in gave an answer that could not be read.');
   }
   if (!parsed.ok) {
-    throw new ConnectError(parsed.error?.code ?? 'invalid_response', parsed.error?.message ?? 'The URL was refused.');
+    const code = parsed.error?.code;
+    throw new ConnectError(isErrorCode(code) ? code : 'invalid_response', parsed.error?.message ?? 'The URL was refused.');
   }
 }

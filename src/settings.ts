@@ -96,14 +96,14 @@ function checkHttpsOrLoopback(label: string, value: string): URL {
   if (isHttpsOrLoopback(url)) return url;
   if (url.protocol === 'http:') {
     throw new ConnectError(
-      'insecure_issuer',
+      label === 'issuer' ? 'insecure_issuer' : 'insecure_url',
       `The ${label} "${value}" uses plain http; only https is allowed, except on a loopback address (127.0.0.1, localhost).`,
     );
   }
   throw invalid(`The ${label} "${value}" must be an https URL.`);
 }
 
-/** Validate settings and fill in the defaults. Throws `invalid_settings`, `insecure_issuer`, `unsupported_redirect_uri`. */
+/** Validate settings and fill in the defaults. Throws `invalid_settings`, `insecure_issuer`, `insecure_url`, `unsupported_redirect_uri`. */
 /**
  * Where the browser comes back after the provider's logout page: a loopback URI, as registered. Any
  * port by default; a provider that matches the port as well (Glewlwyd does, and no specification

@@ -211,7 +211,7 @@ describe('desktop client (what the app window sees)', () => {
     const pending = client.signIn();
     while (opened === 0) await new Promise((r) => setTimeout(r, 20));
     const busy = await client.signIn();
-    assert.deepEqual(busy.ok ? null : busy.error.message, 'A sign-in is already in progress.');
+    assert.deepEqual(busy.ok ? null : [busy.error.code, busy.error.message], ['sign_in_in_progress', 'A sign-in is already in progress.']);
     assert.deepEqual(await client.cancelSignIn(), { ok: true, value: null });
     const result = await pending;
     assert.deepEqual(result, {

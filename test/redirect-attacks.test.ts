@@ -308,7 +308,19 @@ describe('what a provider can make the client send, store or print', () => {
     const result = await login.done;
     assert.equal(result.code, 1);
     assert.ok(!CONTROL.test(result.stderr), result.stderr);
-    assert.match(result.stderr, /error: \]0;owned \[2Jerror: /);
+    // Not a registered OAuth code: provider_error, the provider's own code named in the sentence, printable.
+    assert.match(result.stderr, /^error: provider_error: The provider answered with the error "\]0;owned \[2Jerror"\.$/m);
+    const json = await runCli(
+      ['login', '--issuer', fixture.adversary.issuer, '--client-id', fixture.adversary.provider.publicClientId, '--profile', profileFor('escape-code-json'), '--json'],
+      { BROWSER: await fixture.browser.command() },
+    );
+    assert.equal(json.code, 1);
+    assert.deepEqual(jsonOf(json), {
+      status: 'error',
+      error: 'provider_error',
+      error_description: 'The provider answered with the error "]0;owned [2Jerror".',
+      provider_error: ']0;owned [2Jerror',
+    });
   });
 });
 

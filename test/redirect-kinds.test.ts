@@ -99,6 +99,25 @@ describe('custom URI scheme: <client-id>://connect/oauth2callback', () => {
     assert.match(login.stderr, /the OS must run "connect-login deliver URL --profile /);
   });
 
+  test('CLI: a second login of the same profile while the first waits for the OS: handoff_busy, exit 1; the first still completes', async () => {
+    const profile = profileFor('scheme-busy');
+    const args = ['login', '--issuer', provider.issuer, '--client-id', provider.publicClientId, '--redirect-uri', scheme, '--profile', profile, '--json'];
+    // BROWSER=true: the first login's page is never opened, so it waits for a hand-off.
+    const first = startCli(args, {}, { stdin: 'ignore' });
+    let stderr = '';
+    first.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => stderr.includes('connect-login deliver URL --profile'), 'the first login waiting for the OS');
+    const second = await runCli(args);
+    assert.equal(second.code, 1, 'not a usage error: nothing is wrong with the command');
+    assert.deepEqual(jsonOf(second), {
+      status: 'error',
+      error: 'handoff_busy',
+      error_description: `Another sign-in for profile "${profile}" is already waiting for its browser response; finish or cancel it first.`,
+    });
+    first.child.kill('SIGINT');
+    assert.equal(jsonOf(await first.done).error, 'cancelled');
+  });
+
   test('CLI: deliver with no login waiting is refused', async () => {
     const result = await runCli(['deliver', `${scheme}?code=x&state=y`, '--profile', testProfile('nobody'), '--json']);
     assert.equal(result.code, 1);

@@ -5,7 +5,7 @@ import { checkAuthorizationResponse } from '../src/authorization-response.js';
 import { defaultBrowserCommand } from '../src/browser/opener.js';
 import { shellWords } from '../src/browser/shell-words.js';
 import { UsageError, parseCommandLine } from '../src/cli/args.js';
-import { ConnectError, describeProviderError } from '../src/errors.js';
+import { ConnectError, ProviderError, describeProviderError } from '../src/errors.js';
 import { classifyRedirectUri, isLoopbackHost } from '../src/redirect-uri.js';
 import { resolveSettings } from '../src/settings.js';
 import { refreshMargin, needsRefresh } from '../src/access-token.js';
@@ -96,8 +96,10 @@ describe('provider settings', () => {
           endpoints: { authorization: 'http://evil.example/auth', token: 'https://x/t', jwks: 'https://x/j' },
         }),
       ),
-      'insecure_issuer',
+      'insecure_url',
+      'an endpoint is not the issuer: its own code',
     );
+    assert.equal(code(() => resolveSettings({ issuer: 'https://x', clientId: 'a', resourceOrigins: ['http://api.example.com'] })), 'insecure_url');
   });
 
   test('missing or malformed values are invalid_settings', () => {
@@ -147,9 +149,12 @@ describe('authorization response checks: state, then iss, then error', () => {
       'no error',
     );
   });
-  test('provider errors keep their OAuth code and get a sentence', () => {
+  test('provider errors keep their registered OAuth code, an unregistered one is provider_error; each gets a sentence', () => {
     assert.equal(check('error=access_denied&state=S&iss=https%3A%2F%2Fidp.example'), 'access_denied');
-    assert.equal(check('error=weird_thing&state=S&iss=https%3A%2F%2Fidp.example'), 'weird_thing');
+    assert.equal(check('error=weird_thing&state=S&iss=https%3A%2F%2Fidp.example'), 'provider_error');
+    const weird = new ProviderError('weird_thing', describeProviderError('weird_thing'));
+    assert.deepEqual([weird.code, weird.providerCode], ['provider_error', 'weird_thing']);
+    assert.equal(new ProviderError('use_dpop_nonce', 'x').code, 'use_dpop_nonce');
     assert.equal(check('state=S&iss=https%3A%2F%2Fidp.example'), 'invalid_response');
     assert.equal(describeProviderError('weird_thing'), 'The provider answered with the error "weird_thing".');
     assert.match(describeProviderError('access_denied', 'User\u0000 said\nno'), /\(User said no\)$/);

@@ -11,7 +11,7 @@ import { deviceSignIn } from '../device-sign-in.js';
 import { settingsOf } from '../session.js';
 import type { ProviderSettings } from '../settings.js';
 import { setDebugSink, debug } from '../debug.js';
-import { ConnectError, isConnectError } from '../errors.js';
+import { ConnectError, ProviderError, isConnectError, type ErrorCode } from '../errors.js';
 import { defaultRedirectUris, type Technology } from '../redirect-defaults.js';
 import { DetailsError } from '../registration/details.js';
 import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
@@ -373,10 +373,14 @@ function redirectDefaults(run: ParsedCommand, io: Io): number {
   return EXIT_OK;
 }
 
+/** Codes that mean the command line or its settings are wrong: exit 2, like a usage error. */
+const USAGE_CODES = new Set<ErrorCode>(['invalid_settings', 'unsupported_redirect_uri', 'insecure_issuer', 'insecure_url']);
+
 function reportError(error: { code: string; message: string }, json: boolean, io: Io): void {
-  if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message })}\n`);
-  // The code may be the provider's own (passed through): printable only, as the message already is.
-  else io.err(`error: ${printable(error.code, 100)}: ${printable(error.message)}\n`);
+  // An unregistered provider code is `provider_error`; the provider's own code goes beside it.
+  const providerCode = error instanceof ProviderError && error.code === 'provider_error' ? { provider_error: error.providerCode } : {};
+  if (json) io.out(`${JSON.stringify({ status: 'error', error: error.code, error_description: error.message, ...providerCode })}\n`);
+  else io.err(`error: ${error.code}: ${printable(error.message)}\n`);
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = stdio): Promise<number> {
@@ -458,9 +462,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     }
     if (error instanceof ConnectError) {
       reportError(error, run.json, io);
-      return error.code === 'invalid_settings' || error.code === 'unsupported_redirect_uri' || error.code === 'insecure_issuer'
-        ? EXIT_USAGE
-        : EXIT_FAILURE;
+      return USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_FAILURE;
     }
     reportError({ code: 'internal_error', message: 'An unexpected error occurred.' }, run.json, io);
     if (env.CONNECT_DEBUG) io.err(`${(error as Error)?.stack ?? String(error)}\n`);

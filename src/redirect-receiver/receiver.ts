@@ -2,12 +2,12 @@
 // implementation per redirect kind: loopback.ts (an HTTP listener), custom-scheme.ts (a URL the OS
 // hands over), oob-paste.ts (the user pastes the code), oob-auto.ts (the browser's window title).
 import { abortError } from '../abort.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, type ErrorCode } from '../errors.js';
 
 /** How the attempt ended, for the receiver to tell the user (the loopback result page, a paste box). */
 export type SignInOutcome =
   | { ok: true; displayName?: string; heading?: string; detail?: string }
-  | { ok: false; code: string; message: string };
+  | { ok: false; code: ErrorCode; message: string };
 
 /** One response handed over to the sign-in: its parameters, and a way to say how it ended. */
 export interface Candidate {

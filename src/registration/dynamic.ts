@@ -30,7 +30,7 @@ const TIMEOUT_MS = 30_000;
 function checkUrl(label: string, value: string): URL {
   const url = new URL(value);
   if (isHttpsOrLoopback(url)) return url;
-  throw new ConnectError('insecure_issuer', `The ${label} "${value}" is not https; it will not be sent client metadata or tokens.`);
+  throw new ConnectError('insecure_endpoint', `The ${label} "${value}" is not https; it will not be sent client metadata or tokens.`);
 }
 
 async function call(method: string, url: URL, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown> | null }> {

@@ -262,7 +262,7 @@ export const configFile: FuzzTarget<string> = {
       assert.match(settings.issuer, /^(https:|http:\/\/(127\.0\.0\.1|localhost|\[::1\]))/);
       assert.ok(settings.scope.split(' ').includes('openid'));
     } catch (error) {
-      assert.ok(['invalid_settings', 'insecure_issuer', 'unsupported_redirect_uri'].includes(typedOnly(error).code));
+      assert.ok(['invalid_settings', 'insecure_issuer', 'insecure_url', 'unsupported_redirect_uri'].includes(typedOnly(error).code));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
