@@ -1,12 +1,15 @@
-// The library's entry point for your own code: `createClient(options)` gives an object for one
-// provider and one profile, over the same core steps the app (desktop-client.ts) and the CLI
-// (cli/main.ts) use; they do not go through this object yet.
-import { freshSession } from './access-token.js';
+// The one client behind every face: `createClient(options)` owns one profile's sign-in attempt (in
+// the browser or on another device), its session, the session's renewal (on demand, and on a
+// schedule with `keepFresh`), sign-out, and the events a UI follows. The CLI (cli/main.ts), the app's
+// window (desktop-client.ts) and library users are adapters over it; the steps it runs are the
+// core's (sign-in.ts, device-sign-in.ts, access-token.ts, sign-out.ts, userinfo.ts).
+import { freshSession, refreshDueAt } from './access-token.js';
 import { authorizedFetch } from './authorized-fetch.js';
 import type { BrowserOpener } from './browser/opener.js';
+import { deviceSignIn, type DeviceCode } from './device-sign-in.js';
 import { ConnectError } from './errors.js';
 import { keychainStore } from './secret-store/keychain.js';
-import { summarize, type SessionSummary, type StoredSession } from './session.js';
+import { settingsOf, summarize, type SessionSummary, type StoredSession } from './session.js';
 import type { ProviderSettings } from './settings.js';
 import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
 import { signOut, type SignOutResult } from './sign-out.js';
@@ -14,8 +17,12 @@ import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js'
 import { reloadUserInfo } from './userinfo.js';
 
 export interface ClientOptions {
-  /** The provider: issuer (or explicit endpoints), client id, optional secret, scope, redirect URI. */
-  settings: ProviderSettings;
+  /**
+   * The provider: issuer (or explicit endpoints), client id, optional secret, scope, redirect URI,
+   * DPoP. A function is asked at each sign-in (an app whose settings screen can change them).
+   * Without settings, a sign-in uses the ones the profile last signed in with.
+   */
+  settings?: ProviderSettings | (() => Promise<ProviderSettings>);
   /** The keychain profile this client's session lives in. Default "default". */
   profile?: string;
   /** Where tokens are kept. Default: the OS keychain (never a plain file). */
@@ -32,6 +39,14 @@ export interface ClientOptions {
    * share tokens.
    */
   keychainService?: string;
+  /**
+   * Renew the access token in the background shortly before it expires, while this client runs (an
+   * app does; a script asks with getAccessToken). A renewal the provider refuses signs the profile
+   * out and says so with a `signed-out` event. Stop it with dispose().
+   */
+  keepFresh?: boolean;
+  /** Runs before a browser sign-in with its settings; throw to refuse it (the app checks the OS routes its scheme). */
+  beforeSignIn?: (settings: ProviderSettings) => Promise<void>;
 }
 
 export interface SignInCall {
@@ -43,85 +58,213 @@ export interface SignInCall {
   extraParameters?: Record<string, string>;
 }
 
+export interface DeviceSignInCall {
+  /** The page and the short code to show the user (and the page with the code filled in). */
+  onCode: (code: DeviceCode) => void;
+  /** Cancels the sign-in: it rejects with the `cancelled` error code. */
+  signal?: AbortSignal;
+}
+
+/** The sign-in in progress, if any: in the system browser, or on another device (RFC 8628). */
+export type AttemptKind = 'browser' | 'device';
+
 /** What happened, for a UI that follows along. Never carries a token or a code. */
 export type ClientEvent =
   | { type: 'sign-in'; event: SignInEvent }
+  | { type: 'attempt-changed'; attempt: AttemptKind | null }
   | { type: 'signed-in'; session: SessionSummary }
   | { type: 'refreshed'; session: SessionSummary }
-  | { type: 'signed-out'; result: SignOutResult };
+  /** `result` for a sign-out asked for; null when a renewal found the session ended (refused, or gone from the keychain). */
+  | { type: 'signed-out'; result: SignOutResult | null }
+  /** A background renewal (keepFresh) failed; the session is kept unless a `signed-out` event follows. */
+  | { type: 'error'; error: ConnectError };
 
 export interface ConnectClient {
   /**
    * Sign in through the system browser. Resolves with the session (claims, expiry; no tokens).
    * While it waits: `submitCode` (oob) and `deliverRedirect` (custom scheme) feed it.
-   * Rejects with a ConnectError: `timeout`, `cancelled`, `access_denied`, `state_mismatch`, …
+   * Rejects with a ConnectError: `timeout`, `cancelled`, `access_denied`, `state_mismatch`,
+   * `sign_in_in_progress`, …
    */
   signIn(call?: SignInCall): Promise<SessionSummary>;
+  /** Sign in on another device (RFC 8628), where no browser can run here. */
+  signInOnAnotherDevice(call: DeviceSignInCall): Promise<SessionSummary>;
+  /** The sign-in in progress, if any. */
+  readonly attempt: AttemptKind | null;
   /** urn:ietf:wg:oauth:2.0:oob: the code the user pasted. Resolves once it signed the user in. */
   submitCode(input: string): Promise<void>;
   /** Custom URI scheme: the URL the OS handed to the app. Resolves once it signed the user in. */
   deliverRedirect(url: string): Promise<void>;
+  /** Open the sign-in page in the browser again (the user closed the tab). */
+  reopenBrowser(): Promise<void>;
+  /** Cancel the sign-in in progress (it rejects with `reason`, default `cancelled`); nothing when none is. */
+  cancelSignIn(reason?: ConnectError): Promise<void>;
   /** A valid access token, renewed shortly before it expires (once, across callers and processes). */
   getAccessToken(options?: { force?: boolean }): Promise<string>;
-  /** The user's claims, read again from the userinfo endpoint. */
+  /** Renew the tokens now ("Refresh now"). */
+  refresh(): Promise<SessionSummary>;
+  /** The user's claims, read again from the userinfo endpoint (and kept with the session). */
   userInfo(): Promise<Record<string, unknown>>;
-  /** `fetch` with the access token in the Authorization header; one retry after `invalid_token`. */
+  /**
+   * `fetch` with the access token in the Authorization header (as Bearer, or as DPoP with a proof
+   * when the tokens are bound); one retry after `invalid_token`.
+   */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
   /** Forget the tokens here, revoke them, and with `everywhere` end the provider's single sign-on session. */
   signOut(options?: { everywhere?: boolean; signal?: AbortSignal }): Promise<SignOutResult>;
-  /** The stored session (claims, expiry; no tokens), or null when signed out. */
-  status(): Promise<SessionSummary | null>;
+  /**
+   * The session (claims, expiry; no tokens), or null when signed out: as this client last read or
+   * wrote it, or read from the keychain again with `reload`.
+   */
+  status(options?: { reload?: boolean }): Promise<SessionSummary | null>;
   /** Follow state changes; returns the function that stops following. */
   on(listener: (event: ClientEvent) => void): () => void;
+  /** Stop the background renewal (keepFresh). */
+  dispose(): void;
 }
 
-/** A client for one provider and one profile. */
-export function createClient(options: ClientOptions): ConnectClient {
+/** What any sign-in in progress takes: the browser's adds the code, the URL and the reopening. */
+type Attempt = Pick<SignInAttempt, 'result' | 'submitCode' | 'deliverRedirect' | 'reopenBrowser' | 'cancel'>;
+
+/** A client for one profile (and one provider at a time). */
+export function createClient(options: ClientOptions = {}): ConnectClient {
   const profile = checkProfileName(options.profile ?? DEFAULT_PROFILE);
   const store = options.store ?? new TokenStore(keychainStore(options.keychainService));
   const listeners = new Set<(event: ClientEvent) => void>();
   const emit = (event: ClientEvent) => {
     for (const listener of listeners) listener(event);
   };
-  let pending: SignInAttempt | undefined;
+  // The attempt in progress: set at once (before its settings are read), so Cancel works right away.
+  let pending: { kind: AttemptKind; attempt: Promise<Attempt> } | undefined;
+  // The session as last read or written (undefined: not read yet).
+  let known: StoredSession | null | undefined;
+  let timer: NodeJS.Timeout | undefined;
 
-  const onRenewed = (session: StoredSession) => emit({ type: 'refreshed', session: summarize(session) });
+  const settingsFor = async (): Promise<ProviderSettings> => {
+    if (typeof options.settings === 'function') return options.settings();
+    if (options.settings) return options.settings;
+    const stored = await store.load(profile);
+    if (stored) return settingsOf(stored);
+    throw new ConnectError('invalid_settings', `No provider settings were given, and profile "${profile}" was never signed in.`);
+  };
 
-  const waiting = (what: string): SignInAttempt => {
+  /** Keep the session, and with keepFresh schedule its renewal shortly before the access token expires. */
+  const remember = (session: StoredSession | null) => {
+    known = session;
+    clearTimeout(timer);
+    const due = options.keepFresh && session?.refreshToken ? refreshDueAt(session) : null;
+    if (due === null) return;
+    timer = setTimeout(() => void renew(false, true).catch(() => {}), Math.max(1000, due * 1000 - Date.now()));
+    timer.unref();
+  };
+
+  const onRenewed = (session: StoredSession) => {
+    remember(session);
+    emit({ type: 'refreshed', session: summarize(session) });
+  };
+
+  /** A renewal when due (or now, with force); `background`: nobody waits for it, so a failure is an `error` event. */
+  const renew = async (force: boolean, background = false): Promise<StoredSession> => {
+    try {
+      const session = await freshSession(store, profile, { force, onRenewed });
+      remember(session);
+      return session;
+    } catch (error) {
+      if (background && error instanceof ConnectError) emit({ type: 'error', error });
+      // Signed out by the renewal (refresh token refused, renewed tokens not trusted): the keychain
+      // says so, whatever the error's code.
+      const gone = await store.load(profile).then(
+        (stored) => stored === null,
+        () => false,
+      );
+      if (gone && known !== null) {
+        remember(null);
+        emit({ type: 'signed-out', result: null });
+      }
+      throw error;
+    }
+  };
+
+  /** Run one attempt at a time; the client's state follows it. */
+  const run = async (kind: AttemptKind, begin: () => Promise<Attempt>): Promise<SessionSummary> => {
+    if (pending) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
+    const attempt = begin();
+    pending = { kind, attempt };
+    emit({ type: 'attempt-changed', attempt: kind });
+    try {
+      const summary = await (await attempt).result;
+      known = undefined;
+      remember(await store.load(profile));
+      emit({ type: 'signed-in', session: summary });
+      return summary;
+    } finally {
+      pending = undefined;
+      emit({ type: 'attempt-changed', attempt: null });
+    }
+  };
+
+  const current = async (what: string): Promise<Attempt> => {
     if (!pending) throw noPendingAttempt(what);
-    return pending;
+    return pending.attempt;
   };
 
   return {
-    async signIn(call = {}) {
-      if (pending) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
-      const attempt = startSignIn({
-        settings: { ...options.settings, ...(call.redirectUri ? { redirectUri: call.redirectUri } : {}) },
-        profile,
-        store,
-        ...(options.browser ? { browser: options.browser } : {}),
-        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.appName ? { appName: options.appName } : {}),
-        ...(call.signal ? { signal: call.signal } : {}),
-        ...(call.extraParameters ? { extraParameters: call.extraParameters } : {}),
-        onEvent: (event) => emit({ type: 'sign-in', event }),
-      });
-      pending = attempt;
-      try {
-        const session = await attempt.result;
-        emit({ type: 'signed-in', session });
-        return session;
-      } finally {
-        pending = undefined;
-      }
+    signIn: (call = {}) =>
+      run('browser', async () => {
+        const settings = await settingsFor();
+        const given = { ...settings, ...(call.redirectUri ? { redirectUri: call.redirectUri } : {}) };
+        await options.beforeSignIn?.(given);
+        return startSignIn({
+          settings: given,
+          profile,
+          store,
+          ...(options.browser ? { browser: options.browser } : {}),
+          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.appName ? { appName: options.appName } : {}),
+          ...(call.signal ? { signal: call.signal } : {}),
+          ...(call.extraParameters ? { extraParameters: call.extraParameters } : {}),
+          onEvent: (event) => emit({ type: 'sign-in', event }),
+        });
+      }),
+    signInOnAnotherDevice: (call) =>
+      run('device', async () => {
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        if (call.signal?.aborted) stop();
+        call.signal?.addEventListener('abort', stop, { once: true });
+        const result = deviceSignIn({ settings: await settingsFor(), profile, store, signal: controller.signal, onCode: call.onCode });
+        result.catch(() => {});
+        const notHere = (what: string) => async () => {
+          throw noPendingAttempt(what);
+        };
+        return {
+          result: result.finally(() => call.signal?.removeEventListener('abort', stop)),
+          submitCode: notHere('A pasted code'),
+          deliverRedirect: notHere('A sign-in response URL'),
+          reopenBrowser: notHere('"Open the browser again"'),
+          cancel: stop,
+        };
+      }),
+    get attempt() {
+      return pending?.kind ?? null;
     },
-    submitCode: async (input) => waiting('A pasted code').submitCode(input),
-    deliverRedirect: async (url) => waiting('A sign-in response URL').deliverRedirect(url),
-    getAccessToken: async (opts = {}) => (await freshSession(store, profile, { ...opts, onRenewed })).accessToken,
+    submitCode: async (input) => (await current('A pasted code')).submitCode(input),
+    deliverRedirect: async (url) => (await current('A sign-in response URL')).deliverRedirect(url),
+    reopenBrowser: async () => (await current('"Open the browser again"')).reopenBrowser(),
+    async cancelSignIn(reason) {
+      (await pending?.attempt.catch(() => undefined))?.cancel(reason);
+    },
+    getAccessToken: async (opts = {}) => (await renew(opts.force ?? false)).accessToken,
+    refresh: async () => summarize(await renew(true)),
     async userInfo() {
-      return (await reloadUserInfo(store, profile)).claims;
+      const session = await reloadUserInfo(store, profile);
+      remember(session);
+      return session.claims;
     },
-    fetch: (input, init) => authorizedFetch(store, profile, input, init, onRenewed, options.settings.resourceOrigins),
+    fetch: (input, init) => {
+      const extra = typeof options.settings === 'object' ? (options.settings.resourceOrigins ?? []) : [];
+      return authorizedFetch(store, profile, input, init, onRenewed, extra);
+    },
     async signOut(opts = {}) {
       const result = await signOut({
         profile,
@@ -130,16 +273,18 @@ export function createClient(options: ClientOptions): ConnectClient {
         ...(options.browser ? { browser: options.browser } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+      remember(null);
       emit({ type: 'signed-out', result });
       return result;
     },
-    async status() {
-      const session = await store.load(profile);
-      return session ? summarize(session) : null;
+    async status(opts = {}) {
+      if (known === undefined || opts.reload) remember(await store.load(profile));
+      return known ? summarize(known) : null;
     },
     on(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    dispose: () => clearTimeout(timer),
   };
 }

@@ -1,7 +1,6 @@
 // The core behind the app's window: one profile, one sign-in at a time, the provider settings the
 // setup screen edits, and views that carry claims and expiry only. main/ wires IPC and the OS hooks to
 // this and nothing else; tests drive it directly.
-import { freshSession, refreshDueAt } from './access-token.js';
 import { adviceFor } from './advice.js';
 import type { AppEvent, AppState, ConnectApi, ErrorView, RedirectKindName, Result, SettingsView } from './app-api.js';
 import {
@@ -26,18 +25,13 @@ import { clientMetadata, validateDetails } from './registration/details.js';
 import { registerClient } from './registration/dynamic.js';
 import { webFingerIssuer } from './registration/webfinger.js';
 import { keychainStore, onKeychainWaiting } from './secret-store/keychain.js';
-import { displayName, nowSeconds, summarize, type StoredSession } from './session.js';
+import { createClient } from './client.js';
+import type { DeviceCode } from './device-sign-in.js';
+import { displayName, nowSeconds, type SessionSummary } from './session.js';
 import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from './settings.js';
-import { noPendingAttempt, startSignIn, type SignInAttempt } from './sign-in.js';
-import { signOut } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
 import { onRefreshNotice } from './refresh.js';
-import { reloadUserInfo } from './userinfo.js';
-import { deviceSignIn } from './device-sign-in.js';
 import { encode as encodeQr } from 'uqr';
-
-/** What the window can do with a sign-in in progress, whichever kind it is. */
-type Attempt = Pick<SignInAttempt, 'result' | 'submitCode' | 'deliverRedirect' | 'reopenBrowser' | 'cancel'>;
 
 export const DEMO_ISSUER = 'http://127.0.0.1:9090';
 /** The demo provider's public client: its id is the app's scheme, the provider's convention for Mac clients. */
@@ -116,43 +110,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     const kind = redirectUri ? classifyRedirectUri(redirectUri) : undefined;
     if (kind?.kind === 'custom-scheme' && options.receiveScheme) await options.receiveScheme(kind.scheme);
   };
-  // The sign-in in progress: set at once (before its settings are read), so Cancel works right away.
-  let running: Promise<Attempt> | undefined;
-
-  /** Sign-in on another device, as an attempt the window can cancel (it takes no code or URL). */
-  const deviceAttempt = (settings: ProviderSettings): Attempt => {
-    const controller = new AbortController();
-    const result = deviceSignIn({
-      settings,
-      profile,
-      store,
-      signal: controller.signal,
-      onCode: (code) => {
-        let qr: boolean[][] = [];
-        try {
-          qr = encodeQr(code.verificationUriComplete ?? code.verificationUri, { ecc: 'M', border: 0 }).data;
-        } catch {
-          // too long for a QR code: the page and the code are shown all the same
-        }
-        emit({ type: 'device-code', code: { ...code, expiresAt: Date.now() + code.expiresIn * 1000, qr } });
-      },
-    });
-    result.catch(() => {});
-    const notHere = (what: string) => async () => {
-      throw noPendingAttempt(what);
-    };
-    return {
-      result,
-      submitCode: notHere('A pasted code'),
-      deliverRedirect: notHere('A sign-in response URL'),
-      reopenBrowser: notHere('"Open the browser again"'),
-      cancel: () => controller.abort(),
-    };
-  };
   let loaded: { settings: StoredAppSettings; configured: boolean } | undefined;
-  // The session as last read or written, so the window can ask often without touching the keychain.
-  let cached: StoredSession | null | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   const withDefaults = (s: ProviderSettings | StoredAppSettings): StoredAppSettings => ({
     ...s,
@@ -212,46 +170,25 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     };
   };
 
-  const load = async (): Promise<StoredSession | null> => {
-    if (cached === undefined) remember(await store.load(profile));
-    return cached ?? null;
-  };
-
-  /** Keep the session, and schedule its renewal shortly before the access token expires. */
-  const remember = (session: StoredSession | null) => {
-    cached = session;
-    clearTimeout(timer);
-    const due = session?.refreshToken ? refreshDueAt(session) : null;
-    if (due === null) return;
-    timer = setTimeout(() => void renew(false).catch(() => {}), Math.max(1000, due * 1000 - Date.now()));
-    timer.unref();
-  };
+  /** The one client: the sign-in attempt, the session (read once, then as it changes) and its renewal in the background. */
+  const client = createClient({
+    settings: () => providerSettings(),
+    profile,
+    store,
+    keepFresh: true,
+    beforeSignIn: (settings) => checkScheme(settings.redirectUri),
+    ...(options.browser ? { browser: options.browser } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
 
   /** The window is told the new state (a renewal in the background, or a sign-out by it): it never polls. */
-  const announce = (session: StoredSession | null) => void view(session).then((state) => emit({ type: 'state', state }), () => {});
+  const announce = (session: SessionSummary | null) => void view(session).then((state) => emit({ type: 'state', state }), () => {});
+  client.on((event) => {
+    if (event.type === 'refreshed') announce(event.session);
+    else if (event.type === 'signed-out' && event.result === null) announce(null);
+  });
 
-  const renew = async (force: boolean): Promise<StoredSession> => {
-    try {
-      const session = await freshSession(store, profile, { force });
-      remember(session);
-      announce(session);
-      return session;
-    } catch (error) {
-      // Signed out by the renewal (refresh token refused, renewed tokens not trusted): show it. The
-      // keychain says so, whatever the error's code.
-      const gone = await store.load(profile).then(
-        (stored) => stored === null,
-        () => false,
-      );
-      if (gone) {
-        remember(null);
-        announce(null);
-      }
-      throw error;
-    }
-  };
-
-  const view = async (session: StoredSession | null): Promise<AppState> => {
+  const view = async (s: SessionSummary | null): Promise<AppState> => {
     const { settings } = await settingsNow();
     const base = {
       issuer: settings.issuer,
@@ -259,8 +196,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       redirectUri: settings.redirectUri as string,
       redirectKind: redirectKindOf(settings.redirectUri as string),
     };
-    if (!session) return { signedIn: false, ...base };
-    const s = summarize(session);
+    if (!s) return { signedIn: false, ...base };
     return {
       signedIn: true,
       ...base,
@@ -274,28 +210,25 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     };
   };
 
-  /** One sign-in at a time, of either kind; resolves with the state it ends in. */
-  const runAttempt = (begin: (settings: ProviderSettings) => Promise<Attempt>) =>
-    attempt(async () => {
-      if (running) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
-      running = providerSettings().then(begin);
-      try {
-        await (await running).result;
-      } finally {
-        running = undefined;
-      }
-      cached = undefined;
-      return view(await load());
-    });
+  /** A sign-in of either kind; resolves with the state it ends in. */
+  const runAttempt = (signIn: () => Promise<SessionSummary>) => attempt(async () => view(await signIn()));
 
-  const current = async (what: string): Promise<Attempt> => {
-    if (!running) throw noPendingAttempt(what);
-    return running;
+  const inProgress = () => new ConnectError('sign_in_in_progress', 'Finish or cancel the sign-in in progress first.');
+
+  /** Sign-in on another device: the window shows the page, the code and its QR code. */
+  const showDeviceCode = (code: DeviceCode) => {
+    let qr: boolean[][] = [];
+    try {
+      qr = encodeQr(code.verificationUriComplete ?? code.verificationUri, { ecc: 'M', border: 0 }).data;
+    } catch {
+      // too long for a QR code: the page and the code are shown all the same
+    }
+    emit({ type: 'device-code', code: { ...code, expiresAt: Date.now() + code.expiresIn * 1000, qr } });
   };
 
   /** Store new provider settings; a session with another provider or client is signed out here. */
   const apply = async (next: StoredAppSettings, secret: string | null | undefined): Promise<SettingsView> => {
-    if (running) throw new ConnectError('sign_in_in_progress', 'Finish or cancel the sign-in in progress first.');
+    if (client.attempt) throw inProgress();
     await checkScheme(next.redirectUri);
     const previous = (await settingsNow()).settings;
     // The file first: when it is damaged (settings_damaged) or the disk refuses it
@@ -304,8 +237,10 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     loaded = { settings: withDefaults(next), configured: true };
     const session = await store.load(profile).catch(() => null);
     if (session && (session.issuer !== next.issuer || session.clientId !== next.clientId)) {
-      await signOut({ profile, store }).catch(() => store.remove(profile));
-      remember(null);
+      await client.signOut().catch(async () => {
+        await store.remove(profile);
+        await client.status({ reload: true });
+      });
     }
     if (secret) {
       await store.saveRegistration(profile, { version: 1, issuer: next.issuer, clientId: next.clientId, clientSecret: secret, metadata: {}, registeredAt: nowSeconds() });
@@ -313,7 +248,6 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       const registration = await store.loadRegistration(profile).catch(() => null);
       if (registration && (secret === null || registration.clientId !== next.clientId)) await store.removeRegistration(profile);
     }
-    cached = undefined;
     return settingsView();
   };
 
@@ -327,7 +261,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
 
   return {
     redirectUri: async () => (await settingsNow()).settings.redirectUri as string,
-    state: () => attempt(async () => view(await load())),
+    state: () => attempt(async () => view(await client.status())),
     settings: () => attempt(settingsView),
     checkSettings: (input) => attempt(async () => checkSettingsInput(input)),
     saveSettings: (input) =>
@@ -349,10 +283,9 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
       }),
     startOver: () =>
       attempt(async () => {
-        if (running) throw new ConnectError('sign_in_in_progress', 'Finish or cancel the sign-in in progress first.');
+        if (client.attempt) throw inProgress();
         const backup = await settingsStore.startOver();
         loaded = undefined;
-        cached = undefined;
         return { backup, settings: await settingsView() };
       }),
     registerApp: (input) =>
@@ -371,27 +304,17 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
         if (!registration.clientSecret) await store.saveRegistration(profile, registration);
         return view;
       }),
-    signIn: () =>
-      runAttempt(async (settings) => {
-        await checkScheme(settings.redirectUri);
-        return startSignIn({
-          settings,
-          profile,
-          store,
-          ...(options.browser ? { browser: options.browser } : {}),
-          ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-        });
-      }),
-    signInOnAnotherDevice: () => runAttempt(async (settings) => deviceAttempt(settings)),
+    signIn: () => runAttempt(() => client.signIn()),
+    signInOnAnotherDevice: () => runAttempt(() => client.signInOnAnotherDevice({ onCode: showDeviceCode })),
     submitCode: (code) =>
       attempt(async () => {
-        await (await current('A pasted code')).submitCode(code);
+        await client.submitCode(code);
         return null;
       }),
     // The OS hands the URL over; nobody in the window asked for it, so a refusal is shown there.
     deliverRedirect: async (url) => {
       const result = await attempt(async () => {
-        await (await current('A sign-in response URL')).deliverRedirect(url);
+        await client.deliverRedirect(url);
         return null;
       });
       if (!result.ok) emit({ type: 'error', error: result.error });
@@ -399,30 +322,28 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     },
     openBrowserAgain: () =>
       attempt(async () => {
-        await (await current('"Open the browser again"')).reopenBrowser();
+        await client.reopenBrowser();
         return null;
       }),
     reloadUserInfo: () =>
       attempt(async () => {
-        const session = await reloadUserInfo(store, profile);
-        remember(session);
-        return view(session);
+        await client.userInfo();
+        return view(await client.status());
       }),
     cancelSignIn: () =>
       attempt(async () => {
-        (await running?.catch(() => undefined))?.cancel();
+        await client.cancelSignIn();
         return null;
       }),
-    refresh: () => attempt(async () => view(await renew(true))),
+    refresh: () => attempt(async () => view(await client.refresh())),
     signOut: (everywhere) =>
       attempt(async () => {
-        const result = await signOut({ profile, store, everywhere, ...(options.browser ? { browser: options.browser } : {}) });
-        remember(null);
+        const result = await client.signOut({ everywhere });
         return { state: await view(null), revoked: result.revoked, everywhere: result.everywhere, warnings: result.warnings };
       }),
     onEvent: (listener) => void listeners.add(listener),
     dispose: () => {
-      clearTimeout(timer);
+      client.dispose();
       stopKeychainEvents();
       stopRefreshNotices();
     },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemBrowser } from '../src/browser/opener.js';
 import { createClient, type ClientEvent } from '../src/client.js';
-import type { ConnectError } from '../src/errors.js';
+import { CLIENT_ERROR_CODES, type ConnectError } from '../src/errors.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
 import { TokenStore } from '../src/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
@@ -53,8 +53,8 @@ describe('createClient', () => {
     assert.equal(session.sub, 'alice');
     assert.equal(session.senderConstrained, true, 'dpop "auto" by default: the demo provider offers DPoP');
     assert.deepEqual(
-      events.map((e) => (e.type === 'sign-in' ? `sign-in:${e.event.type}` : e.type)),
-      ['sign-in:browser-opening', 'sign-in:waiting', 'sign-in:exchanging', 'signed-in'],
+      events.map((e) => (e.type === 'sign-in' ? `sign-in:${e.event.type}` : e.type === 'attempt-changed' ? `attempt:${e.attempt}` : e.type)),
+      ['attempt:browser', 'sign-in:browser-opening', 'sign-in:waiting', 'sign-in:exchanging', 'signed-in', 'attempt:null'],
     );
     assert.equal((await client.status())?.sub, 'alice');
     assert.equal((await client.userInfo()).email, 'alice@example.com');
@@ -109,6 +109,59 @@ describe('createClient for an app of your own', () => {
     assert.equal(await store.load(profile), null, 'nothing under the template\'s own service');
     await client.signOut();
     assert.deepEqual((await keychainEntries('acme-notes-tests').list()).filter((a) => a.includes(profile)), []);
+  });
+});
+
+describe('createClient: one client owns the attempt, the session and its renewal', () => {
+  test('keepFresh renews in the background and says so; a renewal the provider refuses signs out with a signed-out event; one attempt at a time', async () => {
+    const shortLived = await startTestProvider({ accessTokenTtl: 4 });
+    const profile = profileFor('library-keep-fresh');
+    const client = createClient({
+      settings: { issuer: shortLived.issuer, clientId: shortLived.publicClientId },
+      profile,
+      store,
+      keepFresh: true,
+      browser: systemBrowser({ BROWSER: browserUser({ user: 'alice' }).BROWSER }),
+    });
+    const events: ClientEvent[] = [];
+    client.on((event) => events.push(event));
+    try {
+      const signingIn = client.signIn();
+      assert.equal(client.attempt, 'browser');
+      await assert.rejects(client.signIn(), { code: 'sign_in_in_progress' });
+      await assert.rejects(client.signInOnAnotherDevice({ onCode: () => {} }), { code: 'sign_in_in_progress' });
+      const first = await signingIn;
+      assert.equal(client.attempt, null);
+      const renewed = await new Promise<ClientEvent>((resolve) => client.on((e) => e.type === 'refreshed' && resolve(e)));
+      assert.ok(renewed.type === 'refreshed' && (renewed.session.expiresAt as number) > (first.expiresAt as number), 'renewed before it expired');
+      assert.equal((await client.status())?.expiresAt, renewed.session.expiresAt, 'status follows without reading the keychain again');
+
+      // The grant ended at the provider: the next background renewal is refused, and the client says so.
+      const session = await store.load(profile);
+      const grantId = (await shortLived.provider.AccessToken.find(session?.accessToken as string))?.grantId as string;
+      await (await shortLived.provider.Grant.find(grantId))?.destroy();
+      await shortLived.provider.RefreshToken.revokeByGrantId?.(grantId);
+      const ended = await new Promise<ClientEvent>((resolve) => client.on((e) => e.type === 'signed-out' && resolve(e)));
+      assert.deepEqual(ended, { type: 'signed-out', result: null });
+      assert.ok(events.some((e) => e.type === 'error' && e.error.code === 'session_expired'), 'the error is told too');
+      assert.equal(await client.status(), null);
+      assert.equal(await store.load(profile), null);
+    } finally {
+      client.dispose();
+      await shortLived.close();
+    }
+  });
+
+  test('without settings, a sign-in uses the ones the profile last signed in with; never signed in: invalid_settings', async () => {
+    const profile = profileFor('library-again');
+    const browser = systemBrowser({ BROWSER: browserUser({ user: 'bob' }).BROWSER });
+    await createClient({ settings: { issuer: provider.issuer, clientId: provider.publicClientId, scope: 'openid email' }, profile, store, browser }).signIn();
+    const again = await createClient({ profile, store, browser: systemBrowser({ BROWSER: browserUser({ user: 'bob' }).BROWSER }) }).signIn();
+    assert.equal(again.scope, 'openid email');
+    await assert.rejects(createClient({ profile: profileFor('library-never'), store }).signIn(), {
+      code: 'invalid_settings',
+      message: /was never signed in/,
+    });
   });
 });
 
@@ -239,9 +292,7 @@ describe('the package a template user installs', () => {
 
 describe('guides', () => {
   test('every error code has its cause and fix in docs/troubleshooting.md', () => {
-    const errors = readFileSync(join(ROOT, 'src/errors.ts'), 'utf8');
-    const union = /export type ClientErrorCode =([^;]+);/.exec(errors)?.[1] ?? '';
-    const codes = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
+    const codes = [...CLIENT_ERROR_CODES];
     assert.ok(codes.length > 20);
     const guide = readFileSync(join(ROOT, 'docs/troubleshooting.md'), 'utf8');
     const missing = codes.filter((code) => !guide.includes(`\`${code}\``));
