@@ -14,7 +14,7 @@ import type { ProviderSettings } from './settings.js';
 import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
 import { signOut, type SignOutResult } from './sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
-import { reloadUserInfo } from './userinfo.js';
+import { readUserInfo } from './userinfo.js';
 
 export interface ClientOptions {
   /**
@@ -65,6 +65,17 @@ export interface DeviceSignInCall {
   signal?: AbortSignal;
 }
 
+export interface SignOutCall {
+  /** Also end the provider's single sign-on session (its logout page in the browser, or token logout). */
+  everywhere?: boolean;
+  /** Stops waiting for the logout page. */
+  signal?: AbortSignal;
+  /** Where the logout page comes back to this once, instead of the one the profile signed in with. */
+  postLogoutRedirectUri?: string;
+  /** How long to wait for the browser to come back from the logout page. Default 2 minutes. */
+  timeoutMs?: number;
+}
+
 /** The sign-in in progress, if any: in the system browser, or on another device (RFC 8628). */
 export type AttemptKind = 'browser' | 'device';
 
@@ -103,15 +114,15 @@ export interface ConnectClient {
   getAccessToken(options?: { force?: boolean }): Promise<string>;
   /** Renew the tokens now ("Refresh now"). */
   refresh(): Promise<SessionSummary>;
-  /** The user's claims, read again from the userinfo endpoint (and kept with the session). */
+  /** What the userinfo endpoint answers now (`sub` checked); its claims are kept with the session. */
   userInfo(): Promise<Record<string, unknown>>;
   /**
    * `fetch` with the access token in the Authorization header (as Bearer, or as DPoP with a proof
    * when the tokens are bound); one retry after `invalid_token`.
    */
-  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+  fetch(input: string | URL, init?: RequestInit, options?: { allowOrigins?: string[] }): Promise<Response>;
   /** Forget the tokens here, revoke them, and with `everywhere` end the provider's single sign-on session. */
-  signOut(options?: { everywhere?: boolean; signal?: AbortSignal }): Promise<SignOutResult>;
+  signOut(options?: SignOutCall): Promise<SignOutResult>;
   /**
    * The session (claims, expiry; no tokens), or null when signed out: as this client last read or
    * wrote it, or read from the keychain again with `reload`.
@@ -257,13 +268,13 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
     getAccessToken: async (opts = {}) => (await renew(opts.force ?? false)).accessToken,
     refresh: async () => summarize(await renew(true)),
     async userInfo() {
-      const session = await reloadUserInfo(store, profile);
+      const { userinfo, session } = await readUserInfo(store, profile);
       remember(session);
-      return session.claims;
+      return userinfo;
     },
-    fetch: (input, init) => {
-      const extra = typeof options.settings === 'object' ? (options.settings.resourceOrigins ?? []) : [];
-      return authorizedFetch(store, profile, input, init, onRenewed, extra);
+    fetch: (input, init, call = {}) => {
+      const given = typeof options.settings === 'object' ? (options.settings.resourceOrigins ?? []) : [];
+      return authorizedFetch(store, profile, input, init, onRenewed, [...given, ...(call.allowOrigins ?? [])]);
     },
     async signOut(opts = {}) {
       const result = await signOut({
@@ -272,6 +283,8 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
         everywhere: opts.everywhere ?? false,
         ...(options.browser ? { browser: options.browser } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.postLogoutRedirectUri ? { postLogoutRedirectUri: opts.postLogoutRedirectUri } : {}),
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       });
       remember(null);
       emit({ type: 'signed-out', result });

@@ -3,11 +3,7 @@
 // (The executable is connect-login.ts, which starts the keychain helper before loading this.)
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { getAccessToken } from '../access-token.js';
 import { onRefreshNotice } from '../refresh.js';
-import { authorizedFetch } from '../authorized-fetch.js';
-import { readUserInfo } from '../userinfo.js';
-import { deviceSignIn } from '../device-sign-in.js';
 import { settingsOf } from '../session.js';
 import type { ProviderSettings } from '../settings.js';
 import { setDebugSink, debug } from '../debug.js';
@@ -17,9 +13,10 @@ import { DetailsError } from '../registration/details.js';
 import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
 import { printable } from '../printable.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session.js';
-import { startSignIn, type SignInAttempt } from '../sign-in.js';
 import { sendHandoff, serveHandoff } from '../handoff.js';
-import { signOut, type SignOutResult } from '../sign-out.js';
+import type { SignInEvent } from '../sign-in.js';
+import type { SignOutResult } from '../sign-out.js';
+import { createClient, type ConnectClient } from '../client.js';
 import { TokenStore, checkProfileName } from '../token-store.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
 import { closest } from './help.js';
@@ -84,7 +81,7 @@ function describeSession(profile: string, s: SessionSummary): string {
 }
 
 /** oob: read pasted codes from the terminal (or piped stdin) until one signs the user in. */
-function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
+function readPastedCodes(attempt: Pick<ConnectClient, 'submitCode' | 'cancelSignIn'>, io: Io): () => void {
   // At a terminal the code is typed after the prompt; piped input gets a prompt line of its own.
   const prompt = process.stdin.isTTY ? 'Paste the code shown in your browser: ' : 'Paste the code shown in your browser:\n';
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -103,7 +100,7 @@ function readPastedCodes(attempt: SignInAttempt, io: Io): () => void {
   lines.on('close', () => {
     // Piped input ran out without a code that worked: say so rather than wait for the timeout.
     setTimeout(() => {
-      if (!done) attempt.cancel(new ConnectError('cancelled', 'Standard input ended before a working code was pasted; nothing was stored.'));
+      if (!done) void attempt.cancelSignIn(new ConnectError('cancelled', 'Standard input ended before a working code was pasted; nothing was stored.'));
     }, 0);
   });
   return () => {
@@ -137,56 +134,60 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
   if (run.device) return deviceLogin(run, settings, store, io);
   let interrupted = false;
   const cleanups: Array<() => unknown> = [];
-  const attempt: SignInAttempt = startSignIn({
+  const client = createClient({
     settings,
     profile: run.profile,
     store,
     timeoutMs: run.timeoutSeconds * 1000,
     // --no-browser: nothing is started here; the URL is for a browser elsewhere (another screen, another session).
     ...(run.noBrowser || headless() ? { browser: { open: async () => {} } } : {}),
-    onEvent: (event) => {
-      debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
-      if (event.type === 'browser-opening' && !run.noBrowser && headless()) {
-        io.err(
-          `No display was found, so no browser can start here. Open this URL in a browser elsewhere:\n  ${event.manualUrl}\n` +
-            'or sign in on another device (login --device), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
-        );
-      } else if (event.type === 'browser-opening' && run.noBrowser) {
-        io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.manualUrl}\n`);
-      } else if (event.type === 'browser-opening') {
-        io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.manualUrl}\n`);
-      } else if (event.type === 'browser-failed') {
-        io.err(`warning: ${printable(event.error.message)}\n`);
-      } else if (event.type === 'response-rejected') {
-        if (attempt.kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${printable(event.error.message)} Still waiting...\n`);
-      } else if (event.type === 'waiting') {
-        if (event.kind === 'oob') {
-          cleanups.push(readPastedCodes(attempt, io));
-          return;
-        }
-        if (event.kind === 'custom-scheme') {
-          const server = serveHandoff(run.profile, (url) => attempt.deliverRedirect(url));
-          cleanups.push(() => server.then((s) => s.close(), () => undefined));
-          server.catch((error: unknown) => attempt.cancel(error instanceof ConnectError ? error : undefined));
-          io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "${IDENTITY.cliName} deliver URL --profile ${run.profile}" for it)...\n`);
-          return;
-        }
-        if (event.kind === 'oob-auto') {
-          io.err('Waiting for the browser\'s window title to show the result (Ctrl+C to cancel)...\n');
-          return;
-        }
-        io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
-      }
-    },
   });
+  let kind: string | undefined;
+  /** What the user sees on stderr as the sign-in goes (stdout has only the result). */
+  const follow = (event: SignInEvent) => {
+    debug(`sign-in: ${event.type}${'error' in event ? ` (${event.error.code})` : ''}`);
+    if (event.type === 'browser-opening' && !run.noBrowser && headless()) {
+      io.err(
+        `No display was found, so no browser can start here. Open this URL in a browser elsewhere:\n  ${event.manualUrl}\n` +
+          'or sign in on another device (login --device), or paste the code (--redirect-uri urn:ietf:wg:oauth:2.0:oob).\n',
+      );
+    } else if (event.type === 'browser-opening' && run.noBrowser) {
+      io.err(`Open this URL in a browser to sign in (none was started: --no-browser):\n  ${event.manualUrl}\n`);
+    } else if (event.type === 'browser-opening') {
+      io.err(`Opening your browser to sign in. If it does not open, visit:\n  ${event.manualUrl}\n`);
+    } else if (event.type === 'browser-failed') {
+      io.err(`warning: ${printable(event.error.message)}\n`);
+    } else if (event.type === 'response-rejected') {
+      if (kind !== 'oob') io.err(`warning: ${printable(event.error.code, 100)}: ${printable(event.error.message)} Still waiting...\n`);
+    } else if (event.type === 'waiting') {
+      kind = event.kind;
+      if (event.kind === 'oob') {
+        cleanups.push(readPastedCodes(client, io));
+        return;
+      }
+      if (event.kind === 'custom-scheme') {
+        const server = serveHandoff(run.profile, (url) => client.deliverRedirect(url));
+        cleanups.push(() => server.then((s) => s.close(), () => undefined));
+        server.catch((error: unknown) => client.cancelSignIn(error instanceof ConnectError ? error : undefined));
+        io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "${IDENTITY.cliName} deliver URL --profile ${run.profile}" for it)...\n`);
+        return;
+      }
+      if (event.kind === 'oob-auto') {
+        io.err('Waiting for the browser\'s window title to show the result (Ctrl+C to cancel)...\n');
+        return;
+      }
+      io.err('Waiting for you to finish signing in (Ctrl+C to cancel)...\n');
+    }
+  };
+  client.on((event) => event.type === 'sign-in' && follow(event.event));
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    attempt.cancel();
+    void client.cancelSignIn();
   };
   process.on('SIGINT', onSigint);
   try {
-    const summary = await attempt.result.catch((error: unknown) => {
+    const summary = await client.signIn().catch((error: unknown) => {
       if (!isConnectError(error, 'timeout')) throw error;
       throw new ConnectError('timeout', `${error.message} To wait longer, pass --timeout SECONDS (now ${run.timeoutSeconds}).`);
     });
@@ -214,10 +215,7 @@ async function deviceLogin(run: ParsedCommand, settings: ProviderSettings, store
   };
   process.on('SIGINT', onSigint);
   try {
-    const summary = await deviceSignIn({
-      settings,
-      profile: run.profile,
-      store,
+    const summary = await createClient({ settings, profile: run.profile, store }).signInOnAnotherDevice({
       signal: controller.signal,
       onCode: (code) => {
         const minutes = Math.max(1, Math.round(code.expiresIn / 60));
@@ -294,7 +292,7 @@ async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
 }
 
 async function token(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
-  io.out(`${await getAccessToken(store, run.profile)}\n`);
+  io.out(`${await createClient({ profile: run.profile, store }).getAccessToken()}\n`);
   return EXIT_OK;
 }
 
@@ -305,9 +303,7 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
   let result: SignOutResult;
   try {
     if (run.everywhere && !run.json) io.err('Opening your browser to sign out at the provider...\n');
-    result = await signOut({
-      profile: run.profile,
-      store,
+    result = await createClient({ profile: run.profile, store }).signOut({
       everywhere: run.everywhere ?? false,
       ...(run.postLogoutRedirectUri ? { postLogoutRedirectUri: run.postLogoutRedirectUri } : {}),
       signal: controller.signal,
@@ -343,7 +339,7 @@ async function logout(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
 
 async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
   // What the userinfo endpoint answered, and nothing else (no ID-token claims such as nonce or aud).
-  const claims = (await readUserInfo(store, run.profile)).userinfo;
+  const claims = await createClient({ profile: run.profile, store }).userInfo();
   if (run.json) io.out(`${JSON.stringify({ status: 'ok', profile: run.profile, claims })}\n`);
   else io.out(Object.entries(claims).map(([k, v]) => `${printable(k)}: ${printable(typeof v === 'string' ? v : JSON.stringify(v))}`).join('\n') + '\n');
   return EXIT_OK;
@@ -351,7 +347,8 @@ async function userinfo(run: ParsedCommand, store: TokenStore, io: Io): Promise<
 
 async function fetchCommand(run: ParsedCommand, store: TokenStore, io: Io, raw: (bytes: Uint8Array) => void): Promise<number> {
   const init = { method: run.method as string, headers: run.headers ?? [], ...(run.data !== undefined ? { body: run.data } : {}) };
-  const response = await authorizedFetch(store, run.profile, run.url as string, init, undefined, run.allowOrigins).catch((error: unknown) => {
+  const client = createClient({ profile: run.profile, store });
+  const response = await client.fetch(run.url as string, init, { allowOrigins: run.allowOrigins ?? [] }).catch((error: unknown) => {
     if (error instanceof ConnectError) throw error;
     // Only the error's code: its message may quote a header value, the token's included.
     const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).name;
