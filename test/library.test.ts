@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { systemBrowser } from '../src/browser/opener.js';
 import { createClient, type ClientEvent } from '../src/client.js';
@@ -291,6 +292,20 @@ describe('the package a template user installs', () => {
 });
 
 describe('guides', () => {
+  test('the package exports exactly what docs/library.md lists, and no internals', async () => {
+    const api = (await import(pathToFileURL(join(ROOT, 'dist/src/index.js')).href)) as Record<string, unknown>;
+    const declarations = readFileSync(join(ROOT, 'dist/src/index.d.ts'), 'utf8');
+    const doc = readFileSync(join(ROOT, 'docs/library.md'), 'utf8');
+    const listed = doc.slice(doc.indexOf('**What the package exports**'), doc.indexOf('The core\'s steps below the client'));
+    const names = [...listed.matchAll(/`([A-Za-z_]+)`/g)].map((m) => m[1] as string).filter((n) => n !== 'src');
+    assert.ok(names.length > 40, 'the list was found');
+    for (const name of Object.keys(api)) assert.ok(names.includes(name), `${name} is exported but not listed`);
+    for (const name of names) assert.match(declarations, new RegExp(`\\b${name}\\b`), `${name} is listed but not exported`);
+    for (const internal of ['createDesktopClient', 'refreshMargin', 'startSignIn', 'freshSession', 'authorizedFetch', 'LoopbackReceiver']) {
+      assert.equal(internal in api, false, internal);
+    }
+  });
+
   test('every error code has its cause and fix in docs/troubleshooting.md', () => {
     const codes = [...CLIENT_ERROR_CODES];
     assert.ok(codes.length > 20);

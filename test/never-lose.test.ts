@@ -52,9 +52,9 @@ const refreshes = () => fixture.adversary.seen.filter((r) => r.endpoint === 'tok
 
 /** The same `token` call through the library, in a process of its own (so that it can be killed). */
 const LIBRARY_SCRIPT = `
-  import { getAccessToken, TokenStore, keychainStore } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/index.js')).href)};
+  import { createClient } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/index.js')).href)};
   try {
-    process.stdout.write(await getAccessToken(new TokenStore(keychainStore()), process.argv[1]) + '\\n');
+    process.stdout.write(await createClient({ profile: process.argv[1] }).getAccessToken() + '\\n');
   } catch (error) {
     process.stderr.write('error: ' + error.code + ': ' + error.message + '\\n');
     process.exitCode = 1;
