@@ -2,7 +2,7 @@
 // app's name from identity.json put in where index.html says {{productName}} and {{initial}}.
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 // The app's own rules (compiled just before this runs): a bad identity.json fails the build, not the app.
-import { checkIdentity } from '../dist/src/identity-rules.js';
+import { checkIdentity } from '../dist/src/config/identity-rules.js';
 
 const identity = checkIdentity(JSON.parse(readFileSync('identity.json', 'utf8')));
 const escape = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -2,7 +2,7 @@
 // custom URI scheme and icon are written there once (`npm run rename` rewrites them). Windows and macOS installers; Linux for development.
 import { readFileSync } from 'node:fs';
 // The app's own rules for identity.json (from the build, which `npm run package` runs first).
-import { checkIdentity } from '../dist/src/identity-rules.js';
+import { checkIdentity } from '../dist/src/config/identity-rules.js';
 
 const identity = checkIdentity(JSON.parse(readFileSync(new URL('../identity.json', import.meta.url), 'utf8')));
 

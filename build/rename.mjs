@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { checkIdentity } from '../dist/src/identity-rules.js';
+import { checkIdentity } from '../dist/src/config/identity-rules.js';
 
 const FILE = new URL('../identity.json', import.meta.url);
 const fail = (message) => {

@@ -11,8 +11,8 @@
 // A development run never takes a scheme over from another app (the installed build), and removes
 // what it registered when it quits.
 import type { App } from 'electron';
-import { ConnectError } from '../src/errors.js';
-import { UNUSABLE_SCHEMES } from '../src/redirect-uri.js';
+import { ConnectError } from '../src/common/errors.js';
+import { UNUSABLE_SCHEMES } from '../src/config/redirect-uri.js';
 
 type ProtocolApp = Pick<App, 'setAsDefaultProtocolClient' | 'removeAsDefaultProtocolClient' | 'isDefaultProtocolClient' | 'getApplicationNameForProtocol'>;
 

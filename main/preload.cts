@@ -1,7 +1,7 @@
 // Preload (sandboxed, so CommonJS and only `electron` can be required): exposes the one typed API,
 // `window.connect`, and nothing else. No ipcRenderer, no raw callbacks reach the page.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { AppEvent, CHANNELS as Channels, ConnectApi, EVENT_CHANNEL as EventChannel, SettingsInput } from '../src/app-api.js';
+import type { AppEvent, CHANNELS as Channels, ConnectApi, EVENT_CHANNEL as EventChannel, SettingsInput } from '../src/app/app-api.js';
 
 // A sandboxed preload cannot load src/app-api.js at run time; the types keep these names in step.
 const EVENT_CHANNEL: typeof EventChannel = 'connect:event';

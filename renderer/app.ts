@@ -1,6 +1,6 @@
 // The renderer: an ordinary page that knows only window.connect (claims and expiry, never tokens).
-import type { AppState, ConnectApi, DeviceCodeView, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app-api.js';
-import type { DpopMode } from '../src/dpop-mode.js';
+import type { AppState, ConnectApi, DeviceCodeView, ErrorView, FieldProblems, RedirectKindName, SettingsInput, SettingsView } from '../src/app/app-api.js';
+import type { DpopMode } from '../src/config/dpop-mode.js';
 
 declare global {
   interface Window {

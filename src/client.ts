@@ -3,18 +3,18 @@
 // schedule with `keepFresh`), sign-out, and the events a UI follows. The CLI (cli/main.ts), the app's
 // window (desktop-client.ts) and library users are adapters over it; the steps it runs are the
 // core's (sign-in.ts, device-sign-in.ts, access-token.ts, sign-out.ts, userinfo.ts).
-import { freshSession, refreshDueAt } from './access-token.js';
-import { authorizedFetch } from './authorized-fetch.js';
+import { freshSession, refreshDueAt } from './steps/access-token.js';
+import { authorizedFetch } from './steps/authorized-fetch.js';
 import type { BrowserOpener } from './browser/opener.js';
-import { deviceSignIn, type DeviceCode } from './device-sign-in.js';
-import { ConnectError } from './errors.js';
+import { deviceSignIn, type DeviceCode } from './steps/device-sign-in.js';
+import { ConnectError } from './common/errors.js';
 import { keychainStore } from './secret-store/keychain.js';
-import { settingsOf, summarize, type SessionSummary, type StoredSession } from './session.js';
-import type { ProviderSettings } from './settings.js';
-import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './sign-in.js';
-import { signOut, type SignOutResult } from './sign-out.js';
-import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './token-store.js';
-import { readUserInfo } from './userinfo.js';
+import { settingsOf, summarize, type SessionSummary, type StoredSession } from './session/session.js';
+import type { ProviderSettings } from './config/settings.js';
+import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './steps/sign-in.js';
+import { signOut, type SignOutResult } from './steps/sign-out.js';
+import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './session/token-store.js';
+import { readUserInfo } from './steps/userinfo.js';
 
 export interface ClientOptions {
   /**

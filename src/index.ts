@@ -14,13 +14,13 @@ export {
   type SignOutCall,
   type AttemptKind,
 } from './client.js';
-export type { ProviderSettings, ProviderEndpoints } from './settings.js';
-export { DEFAULT_SCOPE } from './settings.js';
-export type { DpopMode } from './dpop-mode.js';
-export { displayName, type SessionSummary } from './session.js';
-export type { SignInEvent } from './sign-in.js';
-export type { DeviceCode } from './device-sign-in.js';
-export type { SignOutResult } from './sign-out.js';
+export type { ProviderSettings, ProviderEndpoints } from './config/settings.js';
+export { DEFAULT_SCOPE } from './config/settings.js';
+export type { DpopMode } from './config/dpop-mode.js';
+export { displayName, type SessionSummary } from './session/session.js';
+export type { SignInEvent } from './steps/sign-in.js';
+export type { DeviceCode } from './steps/device-sign-in.js';
+export type { SignOutResult } from './steps/sign-out.js';
 
 // Errors, and what to tell the user.
 export {
@@ -32,14 +32,14 @@ export {
   type ErrorCode,
   type ClientErrorCode,
   type OAuthErrorCode,
-} from './errors.js';
-export { adviceFor } from './advice.js';
-export { setDebugSink } from './debug.js';
-export { onRefreshNotice, type RefreshNotice } from './refresh.js';
+} from './common/errors.js';
+export { adviceFor } from './common/advice.js';
+export { setDebugSink } from './common/debug.js';
+export { onRefreshNotice, type RefreshNotice } from './steps/refresh.js';
 export { onKeychainWaiting } from './secret-store/keychain.js';
 
 // Where tokens are kept, and how the browser is opened (for a store or opener of your own).
-export { TokenStore, DEFAULT_PROFILE } from './token-store.js';
+export { TokenStore, DEFAULT_PROFILE } from './session/token-store.js';
 export { keychainStore, DEFAULT_SERVICE } from './secret-store/keychain.js';
 export type { SecretStore } from './secret-store/store.js';
 export { systemBrowser, type BrowserOpener } from './browser/opener.js';
@@ -52,8 +52,8 @@ export {
   customSchemeRedirectUri,
   TECHNOLOGIES,
   type Technology,
-} from './redirect-defaults.js';
-export { DEFAULT_LOOPBACK_REDIRECT_URI, PROVIDER_DEFAULT_LOCALHOST_URI, OOB, OOB_AUTO } from './redirect-uri.js';
+} from './config/redirect-defaults.js';
+export { DEFAULT_LOOPBACK_REDIRECT_URI, PROVIDER_DEFAULT_LOCALHOST_URI, OOB, OOB_AUTO } from './config/redirect-uri.js';
 
 // Client registration (RFC 7591/7592) and finding the issuer from an e-mail address (WebFinger).
 export { validateDetails, clientMetadata, registrationRequest, DetailsError, type ClientDetails } from './registration/details.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SettingsFileError, fileSettingsStore, type StoredAppSettings } from '../src/app-settings.js';
+import { SettingsFileError, fileSettingsStore, type StoredAppSettings } from '../src/app/app-settings.js';
 import { ROOT } from './support/cli.js';
 
 const GOOD: StoredAppSettings = { issuer: 'https://connect.example', clientId: 'com.example.app', scope: 'openid', redirectUri: 'http://127.0.0.1/connect/oauth2callback' };
@@ -127,7 +127,7 @@ describe('saving to a full or read-only disk', { skip: NAMESPACE ? false : 'unsh
       import { closeSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
       import { execFileSync } from 'node:child_process';
       import { join } from 'node:path';
-      const { fileSettingsStore } = await import(${JSON.stringify(join(ROOT, 'dist/src/app-settings.js'))});
+      const { fileSettingsStore } = await import(${JSON.stringify(join(ROOT, 'dist/src/app/app-settings.js'))});
       const dir = process.env.MOUNT;
       const path = join(dir, 'app', 'connect.config.json');
       const store = fileSettingsStore(path);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { BoundedFileError, MAX_INPUT_FILE_BYTES, readBoundedFileSync } from '../src/bounded-file.js';
+import { BoundedFileError, MAX_INPUT_FILE_BYTES, readBoundedFileSync } from '../src/common/bounded-file.js';
 import { runCli, testProfile, type CliResult } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'connect-bounded-'));

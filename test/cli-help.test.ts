@@ -10,8 +10,8 @@ import { after, describe, test } from 'node:test';
 import { COMMANDS, OPTIONS_OF } from '../src/cli/args.js';
 import { OPTION_TEXT } from '../src/cli/help.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import type { StoredSession } from '../src/session.js';
-import { TokenStore } from '../src/token-store.js';
+import type { StoredSession } from '../src/session/session.js';
+import { TokenStore } from '../src/session/token-store.js';
 import { CLI, jsonOf, runCli, testProfile } from './support/cli.js';
 
 const store = new TokenStore(keychainStore());

@@ -4,8 +4,8 @@
 // would see: signed in, or the error code and its sentence, with nothing stored.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { getAccessToken } from '../src/access-token.js';
-import type { ConnectError } from '../src/errors.js';
+import { getAccessToken } from '../src/steps/access-token.js';
+import type { ConnectError } from '../src/common/errors.js';
 import { decodeJwt, publicJwk, reSignIdToken, signJwt, type Adversary, type Json, type Tampering } from './support/adversary.js';
 import { adversarialSession } from './support/adversarial-session.js';
 

@@ -6,12 +6,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { adviceFor } from '../src/advice.js';
-import { SettingsFileError, fileSettingsStore } from '../src/app-settings.js';
+import { adviceFor } from '../src/common/advice.js';
+import { SettingsFileError, fileSettingsStore } from '../src/app/app-settings.js';
 import { systemBrowser } from '../src/browser/opener.js';
-import { createDesktopClient } from '../src/desktop-client.js';
+import { createDesktopClient } from '../src/app/desktop-client.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import { TokenStore } from '../src/token-store.js';
+import { TokenStore } from '../src/session/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { browserUser, testProfile } from './support/cli.js';
 
@@ -228,7 +228,7 @@ describe('desktop client (what the app window sees)', () => {
 
 describe('what the setup screen recommends on macOS', () => {
   test('the custom scheme only for the client id the build declares as its scheme; loopback otherwise', async () => {
-    const { IDENTITY } = await import('../src/identity.js');
+    const { IDENTITY } = await import('../src/config/identity.js');
     const recommended = async (clientId: string) => {
       const client = createDesktopClient({ settings: { issuer: provider.issuer, clientId }, profile: testProfile('recommend'), store, platform: 'darwin' });
       const view = await client.settings();

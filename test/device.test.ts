@@ -3,10 +3,10 @@
 // chromium on the provider's pages as a phone would.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { deviceSignIn, type DeviceCode } from '../src/device-sign-in.js';
-import { ConnectError } from '../src/errors.js';
+import { deviceSignIn, type DeviceCode } from '../src/steps/device-sign-in.js';
+import { ConnectError } from '../src/common/errors.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import { TokenStore } from '../src/token-store.js';
+import { TokenStore } from '../src/session/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { jsonOf, profileTracker, runCli, startCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';

@@ -4,13 +4,13 @@
 // refused when it is sent as a plain Bearer token.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { getAccessToken } from '../src/access-token.js';
-import { authorizedFetch } from '../src/authorized-fetch.js';
+import { getAccessToken } from '../src/steps/access-token.js';
+import { authorizedFetch } from '../src/steps/authorized-fetch.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import { signOut } from '../src/sign-out.js';
-import { startSignIn } from '../src/sign-in.js';
-import { TokenStore } from '../src/token-store.js';
-import { readUserInfo } from '../src/userinfo.js';
+import { signOut } from '../src/steps/sign-out.js';
+import { startSignIn } from '../src/steps/sign-in.js';
+import { TokenStore } from '../src/session/token-store.js';
+import { readUserInfo } from '../src/steps/userinfo.js';
 import { constants, createHash, generateKeyPairSync, randomUUID, sign, webcrypto, type KeyPairKeyObjectResult } from 'node:crypto';
 import { checkProof, jwkThumbprint, ReplayCache } from './provider/dpop-proof.js';
 import { DPOP_CLIENT_ID, startTestProvider, type TestProvider } from './provider/provider.js';

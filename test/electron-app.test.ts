@@ -9,7 +9,7 @@ import { _electron as electron, type ElectronApplication } from 'playwright-core
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { ROOT, browserUser, runCli, testProfile } from './support/cli.js';
 import { NO_ELECTRON, electronBinary } from './support/electron.js';
-import { IDENTITY } from '../src/identity.js';
+import { IDENTITY } from '../src/config/identity.js';
 
 const binary = electronBinary();
 
@@ -44,7 +44,7 @@ describe('Electron app', () => {
     const page = await app.firstWindow();
     assert.equal(await page.title(), IDENTITY.productName);
     type Page = { connect: object; require?: unknown; process?: unknown; open(url: string): unknown };
-    const { CHANNELS } = await import('../src/app-api.js');
+    const { CHANNELS } = await import('../src/app/app-api.js');
     assert.deepEqual(await page.evaluate(() => Object.keys((globalThis as unknown as Page).connect).sort()), Object.keys(CHANNELS).sort());
     // No Node in the page (nodeIntegration off, context isolated): no require, no process.
     assert.equal(await page.evaluate(() => typeof (globalThis as unknown as Page).require), 'undefined');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { IDENTITY } from '../src/identity.js';
+import { IDENTITY } from '../src/config/identity.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { ROOT, browserUser, profileTracker } from './support/cli.js';
 import { schemeRegistrar } from '../main/os-scheme.js';

@@ -9,9 +9,9 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { getAccessToken } from '../src/access-token.js';
-import { signOut } from '../src/sign-out.js';
-import type { ConnectError } from '../src/errors.js';
+import { getAccessToken } from '../src/steps/access-token.js';
+import { signOut } from '../src/steps/sign-out.js';
+import type { ConnectError } from '../src/common/errors.js';
 import type { Endpoint, Fault } from './support/adversary.js';
 import { adversarialSession, type SignInFace } from './support/adversarial-session.js';
 

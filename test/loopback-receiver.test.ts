@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
-import { attemptSignal } from '../src/abort.js';
-import { ConnectError } from '../src/errors.js';
+import { attemptSignal } from '../src/common/abort.js';
+import { ConnectError } from '../src/common/errors.js';
 import { LoopbackReceiver } from '../src/redirect-receiver/loopback.js';
-import { classifyRedirectUri, type RedirectKind } from '../src/redirect-uri.js';
+import { classifyRedirectUri, type RedirectKind } from '../src/config/redirect-uri.js';
 
 
 function receiverFor(uri: string): LoopbackReceiver {

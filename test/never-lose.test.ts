@@ -10,13 +10,13 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { getAccessToken } from '../src/access-token.js';
-import { startSignIn } from '../src/sign-in.js';
-import { ConnectError } from '../src/errors.js';
+import { getAccessToken } from '../src/steps/access-token.js';
+import { startSignIn } from '../src/steps/sign-in.js';
+import { ConnectError } from '../src/common/errors.js';
 import { reSignIdToken } from './support/adversary.js';
 import { adversarialSession, LOOPBACK } from './support/adversarial-session.js';
 import { CLI, ROOT, jsonOf, runCli, startCli, type CliResult } from './support/cli.js';
-import { runtimeDir } from '../src/runtime-dir.js';
+import { runtimeDir } from '../src/session/runtime-dir.js';
 
 const fixture = adversarialSession();
 const { store } = fixture;

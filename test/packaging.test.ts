@@ -32,7 +32,7 @@ describe('packaging', () => {
       '/dist/renderer/index.html',
       '/dist/renderer/app.js',
       '/dist/renderer/styles.css',
-      '/dist/src/sign-in.js',
+      '/dist/src/steps/sign-in.js',
       '/dist/src/secret-store/keychain-helper.js',
     ]) {
       assert.ok(files.includes(file), `${file} is packaged`);
@@ -61,7 +61,7 @@ describe('packaging', () => {
 
   test('the configuration declares the identity scheme, the fuses, and the platform targets', async () => {
     const config = await builderConfig();
-    const { IDENTITY } = await import('../src/identity.js');
+    const { IDENTITY } = await import('../src/config/identity.js');
     assert.equal(config.appId, IDENTITY.appId);
     assert.equal(config.productName, IDENTITY.productName);
     // The scheme macOS will route to the app (Info.plist) is the one the app registers and accepts.

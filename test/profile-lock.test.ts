@@ -10,9 +10,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { acquireProfileLock } from '../src/profile-lock.js';
-import { processStart } from '../src/process-start.js';
-import { runtimeDir } from '../src/runtime-dir.js';
+import { acquireProfileLock } from '../src/session/profile-lock.js';
+import { processStart } from '../src/common/process-start.js';
+import { runtimeDir } from '../src/session/runtime-dir.js';
 import { ROOT, testProfile } from './support/cli.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { keepSeconds, providerCacheDir, readProviderCache, DEFAULT_KEEP_SECONDS, MAX_KEEP_SECONDS } from '../src/provider-cache.js';
+import { keepSeconds, providerCacheDir, readProviderCache, DEFAULT_KEEP_SECONDS, MAX_KEEP_SECONDS } from '../src/provider/provider-cache.js';
 import { publicJwk, reSignIdToken } from './support/adversary.js';
 import { adversarialSession } from './support/adversarial-session.js';
 import { runCli } from './support/cli.js';

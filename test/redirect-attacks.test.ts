@@ -3,9 +3,9 @@
 // attempt, an injected code, a provider that offers only PKCE plain, and where tokens may travel.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { getAccessToken } from '../src/access-token.js';
-import { startSignIn } from '../src/sign-in.js';
-import { signOut } from '../src/sign-out.js';
+import { getAccessToken } from '../src/steps/access-token.js';
+import { startSignIn } from '../src/steps/sign-in.js';
+import { signOut } from '../src/steps/sign-out.js';
 import type { Adversary, Tampering } from './support/adversary.js';
 import { LOOPBACK, adversarialSession } from './support/adversarial-session.js';
 

@@ -2,16 +2,16 @@
 // the real keychain; the user pastes codes, the "OS" hands custom-scheme URLs over.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startSignIn } from '../src/sign-in.js';
+import { startSignIn } from '../src/steps/sign-in.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import { TokenStore } from '../src/token-store.js';
-import type { ConnectError } from '../src/errors.js';
+import { TokenStore } from '../src/session/token-store.js';
+import type { ConnectError } from '../src/common/errors.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { CLI, browserUser, jsonOf, runCli, startCli, testProfile } from './support/cli.js';
 import { launchChromium } from './support/chromium.js';
 import { actOnProviderPages } from './support/provider-pages.js';
 import { startProxy } from './support/proxy.js';
-import { IDENTITY } from '../src/identity.js';
+import { IDENTITY } from '../src/config/identity.js';
 
 let provider: TestProvider;
 const profiles: string[] = [];

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ConnectError } from '../src/errors.js';
+import type { ConnectError } from '../src/common/errors.js';
 import { DetailsError, clientMetadata, registrationRequest, validateDetails } from '../src/registration/details.js';
 import { registerClient } from '../src/registration/dynamic.js';
 import { webFingerIssuer, webFingerTarget } from '../src/registration/webfinger.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
-import { IDENTITY } from '../src/identity.js';
+import { IDENTITY } from '../src/config/identity.js';
 import { ROOT } from './support/cli.js';
 import { builderConfig, packageApp } from './support/package-app.js';
 

@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { fileSettingsStore } from '../src/app-settings.js';
-import { createDesktopClient } from '../src/desktop-client.js';
+import { fileSettingsStore } from '../src/app/app-settings.js';
+import { createDesktopClient } from '../src/app/desktop-client.js';
 import { keychainStore } from '../src/secret-store/keychain.js';
-import { TokenStore } from '../src/token-store.js';
+import { TokenStore } from '../src/session/token-store.js';
 import { startTestProvider, type TestProvider } from './provider/provider.js';
 import { launchChromium } from './support/chromium.js';
 import { ROOT, testProfile } from './support/cli.js';
 import { RendererHost } from './support/renderer-host.js';
 import { SharedBrowser } from './support/shared-browser.js';
-import { IDENTITY } from '../src/identity.js';
+import { IDENTITY } from '../src/config/identity.js';
 
 const SHOTS = join(ROOT, 'docs/screenshots');
 let provider: TestProvider;
@@ -357,7 +357,7 @@ describe('what the app says unasked', () => {
       // What main/os-scheme.ts answers on macOS for a scheme the build did not declare.
       receiveScheme: async (scheme) => {
         if (scheme !== IDENTITY.scheme) {
-          const { ConnectError } = await import('../src/errors.js');
+          const { ConnectError } = await import('../src/common/errors.js');
           throw new ConnectError('scheme_unavailable', `macOS hands "${scheme}://" URLs only to apps whose Info.plist declares that scheme.`);
         }
       },

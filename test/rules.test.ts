@@ -1,16 +1,16 @@
 // The pure pieces: redirect-URI rules, settings, response checks, shell words, the CLI's parser.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkAuthorizationResponse } from '../src/authorization-response.js';
+import { checkAuthorizationResponse } from '../src/steps/authorization-response.js';
 import { defaultBrowserCommand } from '../src/browser/opener.js';
 import { shellWords } from '../src/browser/shell-words.js';
 import { UsageError, parseCommandLine } from '../src/cli/args.js';
-import { ConnectError, ProviderError, describeProviderError } from '../src/errors.js';
-import { classifyRedirectUri, isLoopbackHost } from '../src/redirect-uri.js';
-import { resolveSettings } from '../src/settings.js';
-import { refreshMargin, needsRefresh } from '../src/access-token.js';
-import type { StoredSession } from '../src/session.js';
-import { checkProfileName } from '../src/token-store.js';
+import { ConnectError, ProviderError, describeProviderError } from '../src/common/errors.js';
+import { classifyRedirectUri, isLoopbackHost } from '../src/config/redirect-uri.js';
+import { resolveSettings } from '../src/config/settings.js';
+import { refreshMargin, needsRefresh } from '../src/steps/access-token.js';
+import type { StoredSession } from '../src/session/session.js';
+import { checkProfileName } from '../src/session/token-store.js';
 
 function code(fn: () => unknown): string {
   try {
@@ -223,7 +223,7 @@ describe('connect-login arguments', () => {
 
 describe('redirect defaults by technology (reference: "If a redirect URI is not chosen")', () => {
   test('each technology gets the documented default', async () => {
-    const { defaultRedirectUris, desktopDefaultRedirectUri } = await import('../src/redirect-defaults.js');
+    const { defaultRedirectUris, desktopDefaultRedirectUri } = await import('../src/config/redirect-defaults.js');
     assert.deepEqual(defaultRedirectUris('mac', 'com.Example.App'), ['com.example.app://connect/oauth2callback']);
     for (const t of ['ios', 'android', 'windows-phone'] as const) {
       assert.deepEqual(defaultRedirectUris(t, 'abc'), ['abc://connect/oauth2callback']);
@@ -238,7 +238,7 @@ describe('redirect defaults by technology (reference: "If a redirect URI is not 
   });
 
   test('registration rules: native URLs are http on localhost, web URLs https, URNs only the two', async () => {
-    const { checkRegisteredRedirectUri: check } = await import('../src/redirect-defaults.js');
+    const { checkRegisteredRedirectUri: check } = await import('../src/config/redirect-defaults.js');
     const ok = (uri: string, type: 'native' | 'web') => assert.equal(code(() => check(uri, type)), 'no error', uri);
     const bad = (uri: string, type: 'native' | 'web') => assert.equal(code(() => check(uri, type)), 'unsupported_redirect_uri', uri);
     ok('http://localhost:8081/connect/oauth2callback', 'native');
@@ -293,11 +293,11 @@ describe('client secret expiry', () => {
 describe('identity.json rules (src/identity-rules.ts)', () => {
   const base = { productName: 'Acme', appId: 'com.acme.app', scheme: 'com.acme.app', folderName: 'acme', keychainService: 'acme', cliName: 'acme-login', icon: 'build/icon.png', defaultProvider: null };
   const refused = async (change: Record<string, unknown>, field: RegExp) => {
-    const { checkIdentity } = await import('../src/identity-rules.js');
+    const { checkIdentity } = await import('../src/config/identity-rules.js');
     assert.throws(() => checkIdentity({ ...base, ...change }), field, JSON.stringify(change));
   };
   test('what the installer, the registry and the file system cannot take is refused, naming the field', async () => {
-    const { checkIdentity } = await import('../src/identity-rules.js');
+    const { checkIdentity } = await import('../src/config/identity-rules.js');
     assert.equal(checkIdentity(base).productName, 'Acme');
     assert.equal(checkIdentity({ ...base, productName: 'Ünïcode Näme' }).productName, 'Ünïcode Näme');
     for (const productName of ['Acme "Pro"', 'A$B', 'a/b', 'tab\there', ' padded', 'x'.repeat(65)]) await refused({ productName }, /"productName"/);
@@ -316,7 +316,7 @@ describe('the launch page: where the browser can read it', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { sandboxFolderFor, needsLaunchPage } = await import('../src/browser/launch-page.js');
-    const { IDENTITY } = await import('../src/identity.js');
+    const { IDENTITY } = await import('../src/config/identity.js');
     const home = mkdtempSync(join(tmpdir(), 'connect-home-'));
     mkdirSync(join(home, 'snap', 'firefox'), { recursive: true });
     mkdirSync(join(home, '.var', 'app', 'org.mozilla.firefox'), { recursive: true });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { ConnectError } from '../src/errors.js';
+import type { ConnectError } from '../src/common/errors.js';
 import { chunkedStore } from '../src/secret-store/chunked.js';
 import { keychainEntries, keychainStore } from '../src/secret-store/keychain.js';
 

@@ -5,8 +5,8 @@
 // The one exception is by design: `connect-login token` prints the access token on stdout.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setDebugSink } from '../src/debug.js';
-import { createDesktopClient } from '../src/desktop-client.js';
+import { setDebugSink } from '../src/common/debug.js';
+import { createDesktopClient } from '../src/app/desktop-client.js';
 import { decodeJwt, reSignIdToken, type Json } from './support/adversary.js';
 import { adversarialSession } from './support/adversarial-session.js';
 import { runCli, type CliResult } from './support/cli.js';

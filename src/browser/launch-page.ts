@@ -10,8 +10,8 @@ import { existsSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'no
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { IDENTITY } from '../identity.js';
-import { ownPrivateFolder, runtimeDir } from '../runtime-dir.js';
+import { IDENTITY } from '../config/identity.js';
+import { ownPrivateFolder, runtimeDir } from '../session/runtime-dir.js';
 import { shellWords } from './shell-words.js';
 
 /** How long the browser has to read the page before it is removed. */

@@ -1,7 +1,7 @@
 // The browser-opener seam: opens the authorization URL in the user's system browser (never a
 // webview inside the app, RFC 8252 §8.12). Sign-in does not wait for the browser to exit.
 import { spawn } from 'node:child_process';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import { needsLaunchPage, writeLaunchPage } from './launch-page.js';
 import { shellWords } from './shell-words.js';
 

@@ -1,5 +1,5 @@
 // Split a command line into words as a POSIX shell would (quotes and backslashes; no expansion).
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 
 export function shellWords(line: string): string[] {
   const words: string[] = [];

@@ -1,11 +1,11 @@
 // connect-login's command line: commands, flags and the JSON config file. Every mistake here is a
 // UsageError (exit code 2) that names the flag or key at fault.
 import { parseArgs } from 'node:util';
-import { readConfigFile, settingsFromConfig } from '../config-file.js';
-import { TECHNOLOGIES, type Technology } from '../redirect-defaults.js';
-import { checkPostLogoutRedirectUri, type ProviderSettings } from '../settings.js';
-import { IDENTITY } from '../identity.js';
-import { DPOP_MODES, type DpopMode } from '../dpop.js';
+import { readConfigFile, settingsFromConfig } from '../config/config-file.js';
+import { TECHNOLOGIES, type Technology } from '../config/redirect-defaults.js';
+import { checkPostLogoutRedirectUri, type ProviderSettings } from '../config/settings.js';
+import { IDENTITY } from '../config/identity.js';
+import { DPOP_MODES, type DpopMode } from '../provider/dpop.js';
 import { SHELLS, commandHelp, completionScript, didYouMean } from './help.js';
 
 export class UsageError extends Error {

@@ -1,7 +1,7 @@
 // connect-login's own help for each command (`help COMMAND`, `COMMAND --help`), "did you mean"
 // suggestions, and shell completion scripts, all made from the one table of commands and options in
 // args.ts, so that they cannot drift from what the parser accepts.
-import { IDENTITY } from '../identity.js';
+import { IDENTITY } from '../config/identity.js';
 
 const CLI = IDENTITY.cliName;
 

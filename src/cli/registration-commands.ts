@@ -2,11 +2,11 @@
 // registered client in a profile. Secrets (client secret, registration access token) are never printed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BoundedFileError, readBoundedFileSync } from '../bounded-file.js';
-import { discover } from '../discovery.js';
-import { ConnectError } from '../errors.js';
-import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri } from '../redirect-uri.js';
-import { technologyForPlatform } from '../redirect-defaults.js';
+import { BoundedFileError, readBoundedFileSync } from '../common/bounded-file.js';
+import { discover } from '../provider/discovery.js';
+import { ConnectError } from '../common/errors.js';
+import { DEFAULT_LOOPBACK_REDIRECT_URI, classifyRedirectUri } from '../config/redirect-uri.js';
+import { technologyForPlatform } from '../config/redirect-defaults.js';
 import { clientMetadata, parseDetailsJson, registrationRequest, validateDetails, type ValidateOptions } from '../registration/details.js';
 import {
   deleteRegistration,
@@ -17,12 +17,12 @@ import {
   type Registration,
 } from '../registration/dynamic.js';
 import { webFingerIssuer } from '../registration/webfinger.js';
-import { resolveSettings, type ProviderSettings } from '../settings.js';
-import type { TokenStore } from '../token-store.js';
+import { resolveSettings, type ProviderSettings } from '../config/settings.js';
+import type { TokenStore } from '../session/token-store.js';
 import type { ParsedCommand } from './args.js';
 import type { Io } from './io.js';
-import { IDENTITY } from '../identity.js';
-import { printable } from '../printable.js';
+import { IDENTITY } from '../config/identity.js';
+import { printable } from '../common/printable.js';
 
 
 const EXIT_OK = 0;

@@ -1,7 +1,7 @@
 // Custom URI scheme redirect (RFC 8252 §7.1): the OS launches the app with
 // `<scheme>://connect/oauth2callback?code=…&state=…`; the app hands the URL to deliverRedirect().
-import { sameString } from '../authorization-response.js';
-import { ConnectError } from '../errors.js';
+import { sameString } from '../steps/authorization-response.js';
+import { ConnectError } from '../common/errors.js';
 import { CandidateQueue, type AttemptContext, type PendingRedirect, type RedirectReceiver } from './receiver.js';
 
 /** Whether `url` is a response to `redirectUri` (scheme compared without case, as the OS does). */

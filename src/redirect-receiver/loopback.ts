@@ -2,11 +2,11 @@
 // opened for one attempt, answering exactly one request on the callback path, then closed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { abortError } from '../abort.js';
-import { ConnectError } from '../errors.js';
-import type { RedirectKind } from '../redirect-uri.js';
-import { sameString, setAsideLine } from '../authorization-response.js';
-import { debug } from '../debug.js';
+import { abortError } from '../common/abort.js';
+import { ConnectError } from '../common/errors.js';
+import type { RedirectKind } from '../config/redirect-uri.js';
+import { sameString, setAsideLine } from '../steps/authorization-response.js';
+import { debug } from '../common/debug.js';
 import type { AttemptContext, Candidate, PendingRedirect, RedirectReceiver, SignInOutcome } from './receiver.js';
 import { RESULT_PAGE_HEADERS, resultPage } from './result-page.js';
 

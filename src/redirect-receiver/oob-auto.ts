@@ -1,8 +1,8 @@
 // urn:ietf:wg:oauth:2.0:oob:auto: the provider's result page carries `Success state=…&code=…` in its
 // title, and the app reads it from the browser's window title. Only a title with this attempt's
 // state is taken, each title once; every other title (stale tabs, other programs) is ignored.
-import { ConnectError } from '../errors.js';
-import { OOB_AUTO } from '../redirect-uri.js';
+import { ConnectError } from '../common/errors.js';
+import { OOB_AUTO } from '../config/redirect-uri.js';
 import { parseResultTitle } from '../window-titles/parse.js';
 import { openWindowTitleSource } from '../window-titles/open.js';
 import type { WindowTitleSource } from '../window-titles/source.js';

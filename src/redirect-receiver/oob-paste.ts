@@ -1,9 +1,9 @@
 // urn:ietf:wg:oauth:2.0:oob: the provider shows the code on a page and the user pastes it into the
 // app. The response carries no state: the code is accepted only for the pending attempt, PKCE binds
 // it to this attempt's verifier, and `iss` is supplied from configuration.
-import { sameString } from '../authorization-response.js';
-import { ConnectError } from '../errors.js';
-import { OOB } from '../redirect-uri.js';
+import { sameString } from '../steps/authorization-response.js';
+import { ConnectError } from '../common/errors.js';
+import { OOB } from '../config/redirect-uri.js';
 import { CandidateQueue, type AttemptContext, type PendingRedirect, type RedirectReceiver } from './receiver.js';
 
 /**

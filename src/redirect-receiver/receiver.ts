@@ -1,8 +1,8 @@
 // The redirect-receiver seam: how the authorization response gets back to the app. One
 // implementation per redirect kind: loopback.ts (an HTTP listener), custom-scheme.ts (a URL the OS
 // hands over), oob-paste.ts (the user pastes the code), oob-auto.ts (the browser's window title).
-import { abortError } from '../abort.js';
-import { ConnectError, type ErrorCode } from '../errors.js';
+import { abortError } from '../common/abort.js';
+import { ConnectError, type ErrorCode } from '../common/errors.js';
 
 /** How the attempt ended, for the receiver to tell the user (the loopback result page, a paste box). */
 export type SignInOutcome =

@@ -1,7 +1,7 @@
 // The page the browser shows after a loopback redirect: self-contained (no outside resources, no
 // script), so it loads with the network down and leaks nothing through a Referer.
 import type { SignInOutcome } from './receiver.js';
-import { IDENTITY } from '../identity.js';
+import { IDENTITY } from '../config/identity.js';
 
 export const RESULT_PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',

@@ -1,11 +1,11 @@
 // The registration details the provider's client registration asks for (docs/your-provider.md): a typed model, validation with one message per field, and two outputs: the
 // standard client metadata (RFC 7591 / OpenID Connect Dynamic Client Registration) and a readable
 // request for a provider that registers clients by hand.
-import { ConnectError } from '../errors.js';
-import { isHttpsOrLoopback } from '../redirect-uri.js';
-import { TECHNOLOGIES, checkRegisteredRedirectUri, defaultRedirectUris, type ApplicationType, type Technology } from '../redirect-defaults.js';
-import { DEFAULT_SCOPE } from '../settings.js';
-import { IDENTITY } from '../identity.js';
+import { ConnectError } from '../common/errors.js';
+import { isHttpsOrLoopback } from '../config/redirect-uri.js';
+import { TECHNOLOGIES, checkRegisteredRedirectUri, defaultRedirectUris, type ApplicationType, type Technology } from '../config/redirect-defaults.js';
+import { DEFAULT_SCOPE } from '../config/settings.js';
+import { IDENTITY } from '../config/identity.js';
 
 /** The details file (`--details FILE.json`) and the app's form. */
 export interface ClientDetails {

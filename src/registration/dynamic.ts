@@ -2,13 +2,13 @@
 // document advertises a `registration_endpoint`: open registration, managed registration with an
 // initial access token, or a software statement. What comes back is kept in the keychain with the
 // profile; its secrets are never printed.
-import { discover } from '../discovery.js';
-import { limitedFetch } from '../limited-fetch.js';
-import { ConnectError, ProviderError, describeProviderError } from '../errors.js';
-import { isHttpsOrLoopback } from '../redirect-uri.js';
-import { nowSeconds } from '../session.js';
-import { resolveSettings } from '../settings.js';
-import { IDENTITY } from '../identity.js';
+import { discover } from '../provider/discovery.js';
+import { limitedFetch } from '../provider/limited-fetch.js';
+import { ConnectError, ProviderError, describeProviderError } from '../common/errors.js';
+import { isHttpsOrLoopback } from '../config/redirect-uri.js';
+import { nowSeconds } from '../session/session.js';
+import { resolveSettings } from '../config/settings.js';
+import { IDENTITY } from '../config/identity.js';
 
 export interface Registration {
   version: 1;

@@ -2,9 +2,9 @@
 // `acct:` URI or a URL, ask the host which OpenID Connect issuer serves that user. openid-client v6
 // does not do this, so it is done here, strictly: https only (http on loopback), the JRD content
 // type, an https issuer, and limits on size and time.
-import { ConnectError } from '../errors.js';
-import { limitedFetch } from '../limited-fetch.js';
-import { isHttpsOrLoopback, isLoopbackHost } from '../redirect-uri.js';
+import { ConnectError } from '../common/errors.js';
+import { limitedFetch } from '../provider/limited-fetch.js';
+import { isHttpsOrLoopback, isLoopbackHost } from '../config/redirect-uri.js';
 
 export const ISSUER_REL = 'http://openid.net/specs/connect/1.0/issuer';
 const MAX_BYTES = 64 * 1024;

@@ -5,7 +5,7 @@
 // name, then the head entry is switched to point at them (the commit), then the old parts are
 // removed: a crash at any point leaves either the old value or the new one readable.
 import { createHash, randomBytes } from 'node:crypto';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import type { SecretStore } from './store.js';
 
 const MARK = 'connect-chunks:v1:';

@@ -10,8 +10,8 @@
 // `keychain_unavailable`.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ConnectError } from '../errors.js';
-import { IDENTITY } from '../identity.js';
+import { ConnectError } from '../common/errors.js';
+import { IDENTITY } from '../config/identity.js';
 import { chunkedStore, maxEntryChars } from './chunked.js';
 import type { HelperRequest, HelperResponse } from './keychain-helper.js';
 import type { SecretStore } from './store.js';

@@ -6,7 +6,7 @@
 // in a terminal the permission belongs to the terminal app. macOS has no cheap title-change
 // notification for other apps' windows, so this source polls.
 import koffi from 'koffi';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import type { TitleSourceHost } from './open.js';
 import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
 

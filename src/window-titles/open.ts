@@ -1,7 +1,7 @@
 // Which window-title source this OS has (the seam is source.ts), and how the process hosting it
 // wants titles read. Apart from source.ts so that the per-OS files, which import source.ts, are not
 // imported back by it.
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import type { WindowTitleSource } from './source.js';
 
 /**

@@ -2,7 +2,7 @@
 // `Success state=<state>&code=<code>[&iss=…]` or `Denied state=<state>&error=<error>[…]`; the
 // browser adds its own suffix (" - Chromium", " — Mozilla Firefox", " - Profile 1 - Microsoft Edge"),
 // and the OS may cut a long title short.
-import { sameString } from '../authorization-response.js';
+import { sameString } from '../steps/authorization-response.js';
 
 /** Longer titles are not the provider's (a code, state and iss fit in a few hundred characters). */
 export const MAX_TITLE_CHARS = 4096;

@@ -6,7 +6,7 @@
 // Node process has no loop, so the source checks the thread for sent messages on a timer, taking
 // nothing from its queue. A slower poll covers systems that do not raise the event (Wine 8).
 import koffi from 'koffi';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import { whenChanged, type TitleWatch, type WindowTitleSource } from './source.js';
 
 const EVENT_OBJECT_SHOW = 0x8002;

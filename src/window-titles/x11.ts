@@ -3,7 +3,7 @@
 // grandchildren (frames of a reparenting window manager). Event-driven: PropertyNotify on the
 // windows' names and SubstructureNotify on the root, read when the X connection's socket is readable.
 import koffi from 'koffi';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../common/errors.js';
 import type { TitleWatch, WindowTitleSource } from './source.js';
 
 const PROPERTY_CHANGE_MASK = 1 << 22;

@@ -11,8 +11,8 @@
 // Reported, never asserted: the figures say how many sessions were lost and in which window.
 import { spawn } from 'node:child_process';
 import type { TestProvider } from '../provider/provider.js';
-import type { StoredSession } from '../../src/session.js';
-import type { TokenStore } from '../../src/token-store.js';
+import type { StoredSession } from '../../src/session/session.js';
+import type { TokenStore } from '../../src/session/token-store.js';
 import { CLI } from '../support/cli.js';
 
 export interface ChaosResult {

@@ -9,13 +9,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ConnectError } from '../../src/errors.js';
-import { readConfigFile, settingsFromConfig } from '../../src/config-file.js';
+import { ConnectError } from '../../src/common/errors.js';
+import { readConfigFile, settingsFromConfig } from '../../src/config/config-file.js';
 import { CustomSchemeReceiver, matchesRedirectUri } from '../../src/redirect-receiver/custom-scheme.js';
 import { LoopbackReceiver } from '../../src/redirect-receiver/loopback.js';
 import { parsePastedCode } from '../../src/redirect-receiver/oob-paste.js';
-import { classifyRedirectUri } from '../../src/redirect-uri.js';
-import { resolveSettings } from '../../src/settings.js';
+import { classifyRedirectUri } from '../../src/config/redirect-uri.js';
+import { resolveSettings } from '../../src/config/settings.js';
 import { MAX_TITLE_CHARS, parseResultTitle } from '../../src/window-titles/parse.js';
 
 export interface FuzzTarget<T> {

@@ -8,7 +8,7 @@ import { oobResultPages } from './oob-pages.js';
 import { tokenLogout } from './token-logout.js';
 import { webFingerResponder } from './webfinger.js';
 import { protectedResource } from './resource.js';
-import { IDENTITY } from '../../src/identity.js';
+import { IDENTITY } from '../../src/config/identity.js';
 
 /** The demo's public client: its id is the app's scheme (identity.json), the provider's convention for Mac clients. */
 export const PUBLIC_CLIENT_ID = IDENTITY.scheme;

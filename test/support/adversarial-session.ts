@@ -3,10 +3,10 @@
 // API, or connect-login --json), reported the same way: signed in as `sub`, or a code and sentence.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { ConnectError } from '../../src/errors.js';
+import { ConnectError } from '../../src/common/errors.js';
 import { keychainStore } from '../../src/secret-store/keychain.js';
-import { startSignIn } from '../../src/sign-in.js';
-import { TokenStore } from '../../src/token-store.js';
+import { startSignIn } from '../../src/steps/sign-in.js';
+import { TokenStore } from '../../src/session/token-store.js';
 import type { TestProviderOptions } from '../provider/provider.js';
 import { startAdversary, type Adversary } from './adversary.js';
 import { jsonOf, runCli, testProfile } from './cli.js';

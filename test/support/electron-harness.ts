@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CHANNELS, type InvokeMethod } from '../../src/app-api.js';
+import { CHANNELS, type InvokeMethod } from '../../src/app/app-api.js';
 import { app, world, type Scenario } from './electron-standin.js';
 
 /** The main module: the app's, or another (CONNECT_STANDIN_MAIN, e.g. examples/electron-main.mjs). */

@@ -4,8 +4,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InvokeMethod } from '../../src/app-api.js';
-import { IDENTITY } from '../../src/identity.js';
+import type { InvokeMethod } from '../../src/app/app-api.js';
+import { IDENTITY } from '../../src/config/identity.js';
 import { ROOT } from './cli.js';
 import type { Scenario } from './electron-standin.js';
 

@@ -2,11 +2,11 @@
 // chosen keychain write: `node refresh-and-die.js PROFILE set:N|head|delete:N`. The vault is laid
 // out as on Windows (a token set split over several entries, then committed), the layout with the
 // most steps to interrupt.
-import { getAccessToken } from '../../src/access-token.js';
+import { getAccessToken } from '../../src/steps/access-token.js';
 import { DEFAULT_MAX_CHARS, chunkedStore } from '../../src/secret-store/chunked.js';
 import { keychainEntries } from '../../src/secret-store/keychain.js';
 import type { SecretStore } from '../../src/secret-store/store.js';
-import { TokenStore } from '../../src/token-store.js';
+import { TokenStore } from '../../src/session/token-store.js';
 
 const [profile = '', point = ''] = process.argv.slice(2);
 const [op, at] = point.split(':');

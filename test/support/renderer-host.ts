@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { CHANNELS, type AppEvent, type ConnectApi } from '../../src/app-api.js';
+import { CHANNELS, type AppEvent, type ConnectApi } from '../../src/app/app-api.js';
 import { ROOT } from './cli.js';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };

@@ -1,9 +1,9 @@
 // Whether an access token is accepted, asked of the provider's userinfo endpoint: as Bearer, or as
 // DPoP with a proof from the profile's key when the token is bound (a bound token alone is refused).
 import * as oidc from 'openid-client';
-import { discover } from '../../src/discovery.js';
-import { dpopHandle, type StoredDpopKey } from '../../src/dpop.js';
-import { resolveSettings } from '../../src/settings.js';
+import { discover } from '../../src/provider/discovery.js';
+import { dpopHandle, type StoredDpopKey } from '../../src/provider/dpop.js';
+import { resolveSettings } from '../../src/config/settings.js';
 
 /** The userinfo endpoint's status for this token (200 accepted, 401 refused). */
 export async function userinfoStatus(issuer: string, accessToken: string, dpop?: StoredDpopKey): Promise<number> {

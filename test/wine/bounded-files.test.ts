@@ -5,10 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SettingsFileError, fileSettingsStore } from '../../src/app-settings.js';
-import { BoundedFileError, readBoundedFileSync } from '../../src/bounded-file.js';
-import { readConfigFile } from '../../src/config-file.js';
-import type { ConnectError } from '../../src/errors.js';
+import { SettingsFileError, fileSettingsStore } from '../../src/app/app-settings.js';
+import { BoundedFileError, readBoundedFileSync } from '../../src/common/bounded-file.js';
+import { readConfigFile } from '../../src/config/config-file.js';
+import type { ConnectError } from '../../src/common/errors.js';
 
 const problem = (path: string, limit?: number) => {
   try {

@@ -7,12 +7,12 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readConfigFile, settingsFromConfig } from '../../src/config-file.js';
-import type { ConnectError } from '../../src/errors.js';
-import { desktopDefaultRedirectUri } from '../../src/redirect-defaults.js';
+import { readConfigFile, settingsFromConfig } from '../../src/config/config-file.js';
+import type { ConnectError } from '../../src/common/errors.js';
+import { desktopDefaultRedirectUri } from '../../src/config/redirect-defaults.js';
 import { parsePastedCode } from '../../src/redirect-receiver/oob-paste.js';
-import { OOB_AUTO } from '../../src/redirect-uri.js';
-import { runtimeDir } from '../../src/runtime-dir.js';
+import { OOB_AUTO } from '../../src/config/redirect-uri.js';
+import { runtimeDir } from '../../src/session/runtime-dir.js';
 
 const context = { state: 'S1', issuer: 'https://connect.example' };
 

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
-import type { ConnectError } from '../../src/errors.js';
+import type { ConnectError } from '../../src/common/errors.js';
 import { DEFAULT_MAX_CHARS, maxEntryChars } from '../../src/secret-store/chunked.js';
 import { keychainEntries, keychainStore } from '../../src/secret-store/keychain.js';
-import type { StoredSession } from '../../src/session.js';
-import { TokenStore } from '../../src/token-store.js';
+import type { StoredSession } from '../../src/session/session.js';
+import { TokenStore } from '../../src/session/token-store.js';
 
 const SERVICE = 'connect-desktop-wine-tests';
 const run = promisify(execFile);

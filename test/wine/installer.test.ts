@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { IDENTITY } from '../../src/identity.js';
+import { IDENTITY } from '../../src/config/identity.js';
 
 const run = promisify(execFile);
 const INSTALLER = fileURLToPath(new URL('./protocol-installer.exe', import.meta.url));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { processStart } from '../../src/process-start.js';
+import { processStart } from '../../src/common/process-start.js';
 
 /** A FILETIME (100 ns units since 1601) as ms since 1970. */
 const filetimeMs = (id: string) => Number(BigInt(id.slice('win32:'.length)) / 10_000n) - 11_644_473_600_000;

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { attemptSignal } from '../../src/abort.js';
-import type { ConnectError } from '../../src/errors.js';
+import { attemptSignal } from '../../src/common/abort.js';
+import type { ConnectError } from '../../src/common/errors.js';
 import { OobAutoReceiver } from '../../src/redirect-receiver/oob-auto.js';
 import { openWindowTitleSource } from '../../src/window-titles/open.js';
 import { win32TitleSource } from '../../src/window-titles/win32.js';
