@@ -1,5 +1,5 @@
 // Electron main process: window, OS hooks and IPC wiring only. Every decision about the protocol is
-// made in src/ (createDesktopClient); this file only connects it to Electron.
+// made in src/ (the one client, through app/desktop-client.ts); this file only connects it to Electron.
 //
 // Electron's lifecycle rules this file follows (docs/api/app.md, docs/tutorial/esm.md):
 // - `ready` is emitted only after this module has finished evaluating, so nothing here awaits at the

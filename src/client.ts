@@ -9,7 +9,7 @@ import type { BrowserOpener } from './browser/opener.js';
 import { deviceSignIn, type DeviceCode } from './steps/device-sign-in.js';
 import { ConnectError } from './common/errors.js';
 import { keychainStore } from './secret-store/keychain.js';
-import { settingsOf, summarize, type SessionSummary, type StoredSession } from './session/session.js';
+import { summarize, type SessionSummary, type StoredSession } from './session/session.js';
 import type { ProviderSettings } from './config/settings.js';
 import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './steps/sign-in.js';
 import { signOut, type SignOutResult } from './steps/sign-out.js';
@@ -155,7 +155,7 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
     if (typeof options.settings === 'function') return options.settings();
     if (options.settings) return options.settings;
     const stored = await store.load(profile);
-    if (stored) return settingsOf(stored);
+    if (stored) return stored.settings;
     throw new ConnectError('invalid_settings', `No provider settings were given, and profile "${profile}" was never signed in.`);
   };
 

@@ -59,7 +59,7 @@ describe('did you mean', () => {
     const profile = testProfile('typo');
     saved.push(profile);
     const session: StoredSession = {
-      version: 1, issuer: 'https://login.example.com', clientId: 'x', redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+      version: 2, settings: { issuer: 'https://login.example.com', clientId: 'x', redirectUri: 'http://127.0.0.1/connect/oauth2callback', scope: 'openid' },
       scope: 'openid', sub: 'alice', claims: { sub: 'alice' }, accessToken: 'a', tokenType: 'Bearer', expiresAt: null, obtainedAt: 1,
     };
     await store.save(profile, session);

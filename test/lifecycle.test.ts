@@ -65,6 +65,23 @@ async function userinfo(token: string, dpop: StoredDpopKey | undefined): Promise
 const keyOf = async (profile: string) => (await store.load(profile))?.dpop;
 
 describe('refresh', () => {
+  test('a session kept by version 1 (settings field by field beside the tokens) is read, renewed, and kept as version 2', async () => {
+    const profile = await signedInProfile('version-1');
+    const { version: _version, settings, ...tokens } = (await store.load(profile)) as StoredSession;
+    const raw = keychainStore();
+    const account = `profile:${profile}:session`;
+    await raw.set(account, JSON.stringify({ version: 1, issuer: settings.issuer, clientId: settings.clientId, redirectUri: settings.redirectUri, dpopMode: 'auto', ...tokens }));
+    const status = jsonOf(await runCli(['status', '--profile', profile, '--json']));
+    assert.equal(status.status, 'signed_in');
+    assert.equal(status.sub, 'alice');
+    const token = await runCli(['token', '--profile', profile]);
+    assert.equal(token.code, 0, token.stderr);
+    await getAccessToken(store, profile, { force: true });
+    const kept = JSON.parse((await raw.get(account)) as string) as StoredSession;
+    assert.equal(kept.version, 2);
+    assert.deepEqual(kept.settings, { issuer: settings.issuer, clientId: settings.clientId, redirectUri: settings.redirectUri, scope: tokens.scope, dpop: 'auto' });
+  });
+
   test('a fresh short-lived token is not renewed on every call; an expired one is, once', async () => {
     const profile = await signedInProfile('refresh');
     const before = refreshes;
@@ -241,10 +258,8 @@ describe('the vault', () => {
     profiles.push(profile);
     const big = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(65 + (i % 26))).join('');
     const session: StoredSession = {
-      version: 1,
-      issuer: provider.issuer,
-      clientId: provider.publicClientId,
-      redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+      version: 2,
+      settings: { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'http://127.0.0.1/connect/oauth2callback', scope: 'openid' },
       scope: 'openid',
       sub: 'alice',
       claims: { sub: 'alice', name: 'Alice Example' },

@@ -236,7 +236,7 @@ export function createDesktopClient(options: DesktopClientOptions): DesktopClien
     await settingsStore.save(next);
     loaded = { settings: withDefaults(next), configured: true };
     const session = await store.load(profile).catch(() => null);
-    if (session && (session.issuer !== next.issuer || session.clientId !== next.clientId)) {
+    if (session && (session.settings.issuer !== next.issuer || session.settings.clientId !== next.clientId)) {
       await client.signOut().catch(async () => {
         await store.remove(profile);
         await client.status({ reload: true });

@@ -1,10 +1,9 @@
-// connect-login: the command-line face of the core. It holds no protocol logic: it parses, calls the
-// core, and prints. Its commands, flags, exit codes and --json output are a contract for scripts.
+// connect-login: the command-line face of the one client (client.ts). It holds no protocol logic: it
+// parses, hands the command to a client for the profile, and prints what happens. Its commands, flags, exit codes and --json output are a contract for scripts.
 // (The executable is connect-login.ts, which starts the keychain helper before loading this.)
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { onRefreshNotice } from '../steps/refresh.js';
-import { settingsOf } from '../session/session.js';
 import type { ProviderSettings } from '../config/settings.js';
 import { setDebugSink, debug } from '../common/debug.js';
 import { ConnectError, ProviderError, isConnectError, type ErrorCode } from '../common/errors.js';
@@ -120,9 +119,9 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     const previous = registration ? null : await store.load(run.profile);
     if (registration) settings = settingsFromRegistration(registration, given, io);
     else if (previous) {
-      settings = { ...settingsOf(previous), ...given, ...(settings.clientId ? { clientId: settings.clientId } : {}) };
+      settings = { ...previous.settings, ...given, ...(settings.clientId ? { clientId: settings.clientId } : {}) };
       if (!run.json) {
-        io.err(`Signing in again to ${printable(previous.issuer)} as client "${printable(settings.clientId)}", with the settings profile "${run.profile}" last used.\n`);
+        io.err(`Signing in again to ${printable(previous.settings.issuer)} as client "${printable(settings.clientId)}", with the settings profile "${run.profile}" last used.\n`);
       }
     } else {
       throw new UsageError(

@@ -50,6 +50,13 @@ function networkError(url: string, error: unknown, timeoutSeconds: number): Conn
   return new ConnectError('network_error', `Could not reach the provider at ${where} (${code}).`);
 }
 
+/** A request to the provider that failed before any answer, as the one sentence every caller gives. */
+export function networkFailure(url: string, error: unknown, timeoutSeconds = 30): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const name = ((error as Error)?.cause as { code?: string } | undefined)?.code ?? (error as Error)?.name ?? 'unknown error';
+  return networkError(url, error, timeoutSeconds) ?? new ConnectError('network_error', `Could not reach the provider at ${placeOf(url)} (${name}).`, { cause: error });
+}
+
 function tooLarge(url: string, maxBytes: number): ConnectError {
   const size = maxBytes % (1024 * 1024) === 0 ? `${maxBytes / 1024 / 1024} MB` : `${maxBytes} bytes`;
   return new ConnectError('invalid_response', `The provider's answer at ${placeOf(url)} is larger than ${size}; it was refused.`);

@@ -3,7 +3,7 @@
 // initial access token, or a software statement. What comes back is kept in the keychain with the
 // profile; its secrets are never printed.
 import { discover } from '../provider/discovery.js';
-import { limitedFetch } from '../provider/limited-fetch.js';
+import { limitedFetch, networkFailure } from '../provider/limited-fetch.js';
 import { ConnectError, ProviderError, describeProviderError } from '../common/errors.js';
 import { isHttpsOrLoopback } from '../config/redirect-uri.js';
 import { nowSeconds } from '../session/session.js';
@@ -49,9 +49,7 @@ async function call(method: string, url: URL, token: string | undefined, body?: 
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (error) {
-    if (error instanceof ConnectError) throw error;
-    const code = ((error as Error).cause as { code?: string } | undefined)?.code ?? (error as Error).name;
-    throw new ConnectError('network_error', `Could not reach the registration endpoint ${url.origin}${url.pathname} (${code}).`, { cause: error });
+    throw networkFailure(url.href, error, TIMEOUT_MS / 1000);
   }
   const text = await response.text();
   let json: Record<string, unknown> | null = null;

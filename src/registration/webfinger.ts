@@ -3,7 +3,7 @@
 // does not do this, so it is done here, strictly: https only (http on loopback), the JRD content
 // type, an https issuer, and limits on size and time.
 import { ConnectError } from '../common/errors.js';
-import { limitedFetch } from '../provider/limited-fetch.js';
+import { limitedFetch, networkFailure } from '../provider/limited-fetch.js';
 import { isHttpsOrLoopback, isLoopbackHost } from '../config/redirect-uri.js';
 
 export const ISSUER_REL = 'http://openid.net/specs/connect/1.0/issuer';
@@ -64,8 +64,8 @@ export async function webFingerIssuer(input: string, options: WebFingerOptions =
     });
   } catch (error) {
     if (error instanceof ConnectError && error.code === 'invalid_response') throw fail(`its answer is larger than ${limit} bytes`, error);
-    if (error instanceof ConnectError) throw new ConnectError(error.code, `WebFinger at ${where}: ${error.message}`, { cause: error });
-    throw new ConnectError('network_error', `Could not reach WebFinger at ${where}.`, { cause: error });
+    const failure = networkFailure(url.href, error, Math.max(1, Math.round(timeoutMs / 1000)));
+    throw new ConnectError(failure.code, `WebFinger at ${where}: ${failure.message}`, { cause: error });
   }
   if (response.status !== 200) throw fail(`it answered HTTP ${response.status}`);
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();

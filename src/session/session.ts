@@ -1,13 +1,13 @@
 // The signed-in session: what is kept in the keychain for a profile, and the token-free summary of
 // it that the CLI, the app's renderer and logs may see.
-import type { DpopMode, StoredDpopKey } from '../provider/dpop.js';
-import type { ProviderEndpoints, ProviderSettings } from '../config/settings.js';
+import type { StoredDpopKey } from '../provider/dpop.js';
+import type { ProviderSettings } from '../config/settings.js';
 
-export interface StoredSession {
-  version: 1;
-  issuer: string;
-  clientId: string;
-  redirectUri: string;
+/** The provider settings a session was signed in with (the redirect URI as used): for renewal, sign-out and signing in again. */
+export type SessionSettings = ProviderSettings & { redirectUri: string; scope: string };
+
+/** What the provider issued, and what this client learned from it. */
+export interface SessionTokens {
   /** Granted scope (the token response's, else the requested one). */
   scope: string;
   sub: string;
@@ -19,18 +19,6 @@ export interface StoredSession {
   expiresAt: number | null;
   refreshToken?: string;
   idToken?: string;
-  /** A confidential client's secret, kept beside its tokens so they can be refreshed and revoked. */
-  clientSecret?: string;
-  /** What the provider settings said beyond issuer and client, for refresh and logout. */
-  endpoints?: ProviderEndpoints;
-  logoutMethod?: 'browser' | 'token';
-  postLogoutRedirectUri?: string;
-  /** Seconds to wait for each answer from the provider, when the settings gave one. */
-  requestTimeoutSeconds?: number;
-  /** Origins besides the issuer's that `fetch` may send the access token to. */
-  resourceOrigins?: string[];
-  /** DPoP as the settings asked for it (kept for signing in again). */
-  dpopMode?: DpopMode;
   /** The key the tokens are bound to (DPoP), when they are: every use of them carries a proof. */
   dpop?: StoredDpopKey;
   /** Seconds since the epoch. */
@@ -43,22 +31,18 @@ export interface StoredSession {
   pendingRefresh?: { answer: Record<string, unknown>; receivedAt: number };
 }
 
-/** The provider settings a stored session was signed in with (for refresh, revoke and logout). */
-export function settingsOf(session: StoredSession): ProviderSettings {
-  const scope = session.scope.split(' ').includes('openid') ? session.scope : `openid ${session.scope}`;
-  return {
-    issuer: session.issuer,
-    clientId: session.clientId,
-    scope,
-    redirectUri: session.redirectUri,
-    ...(session.clientSecret ? { clientSecret: session.clientSecret } : {}),
-    ...(session.endpoints ? { endpoints: session.endpoints } : {}),
-    ...(session.logoutMethod ? { logoutMethod: session.logoutMethod } : {}),
-    ...(session.postLogoutRedirectUri ? { postLogoutRedirectUri: session.postLogoutRedirectUri } : {}),
-    ...(session.requestTimeoutSeconds ? { requestTimeoutSeconds: session.requestTimeoutSeconds } : {}),
-    ...(session.resourceOrigins?.length ? { resourceOrigins: session.resourceOrigins } : {}),
-    ...(session.dpopMode ? { dpop: session.dpopMode } : {}),
-  };
+/**
+ * What is kept in the keychain for a profile: the settings it was signed in with, and the tokens.
+ * (Version 1 kept the settings' fields one by one beside the tokens; token-store.ts reads it as 2.)
+ */
+export interface StoredSession extends SessionTokens {
+  version: 2;
+  settings: SessionSettings;
+}
+
+/** A new session: the tokens, and the settings as given (defaults left to apply later), the redirect URI and scope as used. */
+export function storedSession(tokens: SessionTokens, given: ProviderSettings, used: { issuer: string; clientId: string; redirectUri: string; scope: string }): StoredSession {
+  return { version: 2, settings: { ...given, ...used }, ...tokens };
 }
 
 /** Everything about a session except its tokens. */
@@ -77,9 +61,9 @@ export interface SessionSummary {
 
 export function summarize(session: StoredSession): SessionSummary {
   return {
-    issuer: session.issuer,
-    clientId: session.clientId,
-    redirectUri: session.redirectUri,
+    issuer: session.settings.issuer,
+    clientId: session.settings.clientId,
+    redirectUri: session.settings.redirectUri,
     scope: session.scope,
     sub: session.sub,
     claims: session.claims,

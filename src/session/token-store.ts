@@ -35,14 +35,36 @@ function registrationAccount(profile: string): string {
 const ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):session$/;
 const REGISTRATION_ACCOUNT = /^profile:([A-Za-z0-9][A-Za-z0-9._-]{0,63}):client$/;
 
+/**
+ * A session kept by version 1, which had the settings' fields one by one beside the tokens, as
+ * version 2 has it: the settings in one part, the tokens in the other.
+ */
+function fromVersion1(value: unknown): unknown {
+  const v = value as Record<string, unknown> | null;
+  if (!v || typeof v !== 'object' || v.version !== 1) return value;
+  const { version: _version, issuer, clientId, redirectUri, clientSecret, endpoints, logoutMethod, postLogoutRedirectUri, requestTimeoutSeconds, resourceOrigins, dpopMode, ...tokens } = v;
+  const scope = typeof v.scope === 'string' && !v.scope.split(' ').includes('openid') ? `openid ${v.scope}` : v.scope;
+  const settings = Object.fromEntries(
+    Object.entries({ issuer, clientId, redirectUri, scope, clientSecret, endpoints, logoutMethod, postLogoutRedirectUri, requestTimeoutSeconds, resourceOrigins, dpop: dpopMode }).filter(
+      ([, field]) => field !== undefined,
+    ),
+  );
+  return { version: 2, settings, ...tokens };
+}
+
 function isStoredSession(value: unknown): value is StoredSession {
   const v = value as Partial<StoredSession> | null;
+  const settings = v?.settings as Partial<StoredSession['settings']> | undefined;
   return (
     !!v &&
     typeof v === 'object' &&
-    v.version === 1 &&
-    typeof v.issuer === 'string' &&
-    typeof v.clientId === 'string' &&
+    v.version === 2 &&
+    !!settings &&
+    typeof settings === 'object' &&
+    typeof settings.issuer === 'string' &&
+    typeof settings.clientId === 'string' &&
+    typeof settings.redirectUri === 'string' &&
+    typeof settings.scope === 'string' &&
     typeof v.sub === 'string' &&
     typeof v.accessToken === 'string' &&
     typeof v.scope === 'string' &&
@@ -67,7 +89,7 @@ export class TokenStore {
     if (raw === null) return null;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(raw);
+      parsed = fromVersion1(JSON.parse(raw));
     } catch {
       parsed = undefined;
     }

@@ -3,7 +3,7 @@
 // promise; across processes: the profile lock, and a re-read of the stored tokens once it is held).
 import { ConnectError, ProviderError } from '../common/errors.js';
 import { acquireProfileLock, type LockOptions } from '../session/profile-lock.js';
-import { nowSeconds, settingsOf, type StoredSession } from '../session/session.js';
+import { nowSeconds, type StoredSession } from '../session/session.js';
 import { resolveSettings } from '../config/settings.js';
 import { RefusedWithoutReason, renew } from './refresh.js';
 import type { TokenStore } from '../session/token-store.js';
@@ -43,7 +43,7 @@ export function notSignedIn(profile: string): ConnectError {
 
 /** How long a renewal may hold the profile lock: discovery, token and keys requests, and the keychain. */
 function holdMsFor(session: StoredSession): number {
-  const timeout = session.requestTimeoutSeconds ?? resolveSettings(settingsOf(session)).requestTimeoutSeconds;
+  const timeout = resolveSettings(session.settings).requestTimeoutSeconds;
   return (3 * timeout + 30) * 1000;
 }
 

@@ -7,7 +7,7 @@ import { freshSession } from './access-token.js';
 import { discover } from '../provider/discovery.js';
 import { dpopHandle } from '../provider/dpop.js';
 import { resolveSettings } from '../config/settings.js';
-import { settingsOf, type StoredSession } from '../session/session.js';
+import { type StoredSession } from '../session/session.js';
 import { ConnectError } from '../common/errors.js';
 import { isHttpsOrLoopback } from '../config/redirect-uri.js';
 import { checkResourceOrigins } from '../config/settings.js';
@@ -29,7 +29,7 @@ function invalidToken(response: Response): boolean {
 /** The request with the session's token: as Bearer, or with a DPoP proof when the token is bound. */
 async function send(url: URL, init: RequestInit | undefined, session: StoredSession): Promise<Response> {
   if (!session.dpop) return fetch(url, withToken(init, session.accessToken));
-  const config = await discover(resolveSettings(settingsOf(session)));
+  const config = await discover(resolveSettings(session.settings));
   // The resource's answer is the caller's, as with a Bearer token: not limited like the provider's.
   config[oidc.customFetch] = (input, options) => fetch(input, options as RequestInit);
   const headers = new Headers(init?.headers);
@@ -66,7 +66,7 @@ export async function authorizedFetch(
   // is sent (a refresh included).
   const extra = checkResourceOrigins(allowOrigins);
   const check = (stored: StoredSession) => {
-    const allowed = new Set([new URL(stored.issuer).origin, ...(stored.resourceOrigins ?? []), ...extra]);
+    const allowed = new Set([new URL(stored.settings.issuer).origin, ...(stored.settings.resourceOrigins ?? []), ...extra]);
     if (allowed.has(url.origin)) return;
     throw new ConnectError(
       'resource_not_allowed',

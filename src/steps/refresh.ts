@@ -22,7 +22,7 @@ import { discover } from '../provider/discovery.js';
 import { dpopOptions } from '../provider/dpop.js';
 import { ConnectError, ProviderError, isConnectError } from '../common/errors.js';
 import { fromOpenIdClient } from '../provider/openid-errors.js';
-import { nowSeconds, settingsOf, type StoredSession } from '../session/session.js';
+import { nowSeconds, type StoredSession } from '../session/session.js';
 import { resolveSettings } from '../config/settings.js';
 import { revokeQuietly } from './sign-out.js';
 import { checkIssuedToken } from './token-exchange.js';
@@ -163,7 +163,7 @@ function writtenAhead(session: StoredSession, body: Record<string, unknown>, rec
 function checkSameUser(claims: oidc.IDToken | undefined, session: StoredSession): void {
   if (!claims) return;
   const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (claims.iss !== session.issuer || claims.sub !== session.sub || !audience.includes(session.clientId)) {
+  if (claims.iss !== session.settings.issuer || claims.sub !== session.sub || !audience.includes(session.settings.clientId)) {
     throw new ConnectError(
       'id_token_invalid',
       'The renewed ID token is about another user, issuer or client than the one signed in; it was refused.',
@@ -183,7 +183,7 @@ export async function renew(store: TokenStore, profile: string, session: StoredS
   const replay = session.pendingRefresh;
   // A stored answer may be checked a while after it arrived: its ID token's times allow for that.
   const tolerance = replay ? { clockToleranceSeconds: 30 + Math.max(0, nowSeconds() - replay.receivedAt) } : {};
-  const config = await discover(resolveSettings(settingsOf(session)), tolerance);
+  const config = await discover(resolveSettings(session.settings), tolerance);
   const tokenEndpoint = config.serverMetadata().token_endpoint as string;
   // openid-client requests the endpoint as a URL's href (normalised: case, default port, dot segments).
   const tokenHref = new URL(tokenEndpoint).href;

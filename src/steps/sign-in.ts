@@ -15,7 +15,7 @@ import { OobAutoReceiver } from '../redirect-receiver/oob-auto.js';
 import { OobPasteReceiver } from '../redirect-receiver/oob-paste.js';
 import type { PendingRedirect, RedirectReceiver } from '../redirect-receiver/receiver.js';
 import { ANY_PORT_HINT, isAnyPortLoopback, type RedirectKind } from '../config/redirect-uri.js';
-import { displayName, summarize, type SessionSummary, type StoredSession } from '../session/session.js';
+import { displayName, storedSession, summarize, type SessionSummary, type SessionTokens, type StoredSession } from '../session/session.js';
 import { resolveSettings, type ProviderSettings, type ResolvedSettings } from '../config/settings.js';
 import { keychainStore } from '../secret-store/keychain.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from '../session/token-store.js';
@@ -95,19 +95,10 @@ export function noPendingAttempt(what: string): ConnectError {
   return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
 }
 
-/** The session with the settings it was signed in with, for refresh, revoke and logout. */
-export function withSettings(session: StoredSession, settings: ResolvedSettings, given: ProviderSettings): StoredSession {
-  return {
-    ...session,
-    redirectUri: settings.redirectUri,
-    ...(settings.clientSecret ? { clientSecret: settings.clientSecret } : {}),
-    ...(settings.endpoints ? { endpoints: settings.endpoints } : {}),
-    ...(given.logoutMethod ? { logoutMethod: settings.logoutMethod } : {}),
-    ...(given.postLogoutRedirectUri ? { postLogoutRedirectUri: settings.postLogoutRedirectUri } : {}),
-    ...(given.requestTimeoutSeconds ? { requestTimeoutSeconds: settings.requestTimeoutSeconds } : {}),
-    ...(settings.resourceOrigins.length ? { resourceOrigins: settings.resourceOrigins } : {}),
-    ...(given.dpop ? { dpopMode: settings.dpop } : {}),
-  };
+/** The new session: its tokens, and the settings it was signed in with (for refresh, revoke, logout and signing in again). */
+export function withSettings(tokens: SessionTokens, settings: ResolvedSettings, given: ProviderSettings): StoredSession {
+  const { issuer, clientId, redirectUri, scope } = settings;
+  return storedSession(tokens, given, { issuer, clientId, redirectUri, scope });
 }
 
 /**

@@ -12,7 +12,7 @@ import { fromOpenIdClient, httpStatusOf } from '../provider/openid-errors.js';
 import { LoopbackReceiver } from '../redirect-receiver/loopback.js';
 import { classifyRedirectUri, type RedirectKind } from '../config/redirect-uri.js';
 import { keychainStore } from '../secret-store/keychain.js';
-import { settingsOf, type StoredSession } from '../session/session.js';
+import { type StoredSession } from '../session/session.js';
 import { checkPostLogoutRedirectUri, resolveSettings, type ResolvedSettings } from '../config/settings.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from '../session/token-store.js';
 
@@ -58,7 +58,7 @@ async function browserLogout(
     const state = oidc.randomState();
     const url = oidc.buildEndSessionUrl(config, {
       ...(session.idToken ? { id_token_hint: session.idToken } : {}),
-      client_id: session.clientId,
+      client_id: session.settings.clientId,
       post_logout_redirect_uri: pending.redirectUri,
       state,
     });
@@ -149,7 +149,7 @@ export async function signOut(options: SignOutOptions = {}): Promise<SignOutResu
   let config: oidc.Configuration;
   let settings: ResolvedSettings;
   try {
-    settings = resolveSettings({ ...settingsOf(session), ...(postLogoutRedirectUri ? { postLogoutRedirectUri } : {}) });
+    settings = resolveSettings({ ...session.settings, ...(postLogoutRedirectUri ? { postLogoutRedirectUri } : {}) });
     config = await discover(settings);
   } catch (error) {
     result.revoked = false;

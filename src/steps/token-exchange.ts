@@ -6,7 +6,7 @@ import { ConnectError } from '../common/errors.js';
 import { fromOpenIdClient } from '../provider/openid-errors.js';
 import { printable } from '../common/printable.js';
 import type { StoredDpopKey } from '../provider/dpop.js';
-import { nowSeconds, type StoredSession } from '../session/session.js';
+import { nowSeconds, type SessionTokens } from '../session/session.js';
 
 export interface ExchangeContext {
   config: oidc.Configuration;
@@ -52,7 +52,7 @@ export function checkIssuedToken(tokenType: string | undefined, accessToken: str
   }
 }
 
-export async function exchangeCode(context: ExchangeContext, params: URLSearchParams): Promise<StoredSession> {
+export async function exchangeCode(context: ExchangeContext, params: URLSearchParams): Promise<SessionTokens> {
   const { config, request } = context;
   const server = config.serverMetadata();
   let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
@@ -72,7 +72,7 @@ export async function exchangeCode(context: ExchangeContext, params: URLSearchPa
   } catch (error) {
     throw fromOpenIdClient(error, 'token', server.token_endpoint);
   }
-  return { ...(await sessionFrom(config, tokens, context.scope, context.dpop)), redirectUri: request.redirectUri };
+  return sessionFrom(config, tokens, context.scope, context.dpop);
 }
 
 /**
@@ -84,7 +84,7 @@ export async function sessionFrom(
   tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
   scope: string,
   dpop?: SessionDpop,
-): Promise<StoredSession> {
+): Promise<SessionTokens> {
   const server = config.serverMetadata();
   checkIssuedToken(tokens.token_type, tokens.access_token, dpop !== undefined);
   // A provider that does not bind (Bearer) gets no proofs later: the key is kept only for bound tokens.
@@ -104,10 +104,6 @@ export async function sessionFrom(
   const obtainedAt = nowSeconds();
   const expiresIn = tokens.expiresIn();
   return {
-    version: 1,
-    issuer: server.issuer,
-    clientId: config.clientMetadata().client_id,
-    redirectUri: '',
     scope: tokens.scope ?? scope,
     sub: idClaims.sub,
     claims,

@@ -5,7 +5,7 @@ import { discover } from '../provider/discovery.js';
 import { dpopOptions } from '../provider/dpop.js';
 import { ConnectError } from '../common/errors.js';
 import { fromOpenIdClient } from '../provider/openid-errors.js';
-import { settingsOf, type StoredSession } from '../session/session.js';
+import { type StoredSession } from '../session/session.js';
 import { resolveSettings } from '../config/settings.js';
 import type { TokenStore } from '../session/token-store.js';
 
@@ -20,7 +20,7 @@ export async function reloadUserInfo(store: TokenStore, profile: string): Promis
  */
 export async function readUserInfo(store: TokenStore, profile: string): Promise<{ userinfo: Record<string, unknown>; session: StoredSession }> {
   const session = await freshSession(store, profile);
-  const config = await discover(resolveSettings(settingsOf(session)));
+  const config = await discover(resolveSettings(session.settings));
   const endpoint = config.serverMetadata().userinfo_endpoint;
   if (!endpoint) throw new ConnectError('invalid_response', 'The provider has no userinfo endpoint.');
   let userinfo: Record<string, unknown>;

@@ -17,7 +17,7 @@ import { discover } from '../../src/provider/discovery.js';
 import { keychainStore } from '../../src/secret-store/keychain.js';
 import type { StoredSession } from '../../src/session/session.js';
 import { resolveSettings } from '../../src/config/settings.js';
-import { signIn } from '../../src/steps/sign-in.js';
+import { signIn, withSettings } from '../../src/steps/sign-in.js';
 import { exchangeCode } from '../../src/steps/token-exchange.js';
 import { TokenStore } from '../../src/session/token-store.js';
 import { x11TitleSource } from '../../src/window-titles/x11.js';
@@ -101,7 +101,7 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
     const a = await freshResponse(config, redirectUri, receive);
     let t = performance.now();
     checkAuthorizationResponse(a.params, { state: a.request.state, issuer: provider.issuer, issRequired: true });
-    const session = await exchangeCode({ config, request: a.request, scope: settings.scope }, a.params);
+    const session = withSettings(await exchangeCode({ config, request: a.request, scope: settings.scope }, a.params), settings, { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri });
     await store.save('bench-exchange', session);
     if (i >= 2) ours.push(performance.now() - t);
 
@@ -322,7 +322,7 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
 // 6. Keychain: write and read a full token set (chunked over several entries).
 {
   const full: StoredSession = {
-    version: 1, issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'http://127.0.0.1/connect/oauth2callback',
+    version: 2, settings: { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri: 'http://127.0.0.1/connect/oauth2callback', scope: 'openid profile email offline_access' },
     scope: 'openid profile email offline_access', sub: 'alice', claims: { sub: 'alice', name: 'Alice Example', email: 'alice@example.com' },
     accessToken: 'a'.repeat(900), tokenType: 'Bearer', expiresAt: null, refreshToken: 'r'.repeat(400), idToken: 'i'.repeat(1000), obtainedAt: 1,
   };

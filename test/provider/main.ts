@@ -25,10 +25,10 @@ const options = {
   deviceFlow: true,
 } as const;
 const wanted = Number(values.port);
-const provider = await startTestProvider({ ...options, port: wanted }).catch(async (error: NodeJS.ErrnoException) => {
+const provider = await startTestProvider({ ...options, cacheable: true, port: wanted }).catch(async (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EADDRINUSE') throw error;
   // The port is taken (another demo provider, another program): any free port, and say which.
-  const elsewhere = await startTestProvider(options);
+  const elsewhere = await startTestProvider({ ...options, cacheable: true });
   console.error(`Port ${wanted} is taken; the demo provider listens on port ${elsewhere.port} instead (--port PORT picks one).`);
   return elsewhere;
 });

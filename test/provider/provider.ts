@@ -57,6 +57,12 @@ export interface TestProviderOptions {
   dpopNonce?: boolean;
   /** The DPoP proof algorithms it accepts and advertises. Default oidc-provider's: ES256, Ed25519, EdDSA. */
   dpopAlgorithms?: string[];
+  /**
+   * Let clients keep its discovery document and keys (their answers say nothing, so a client keeps
+   * them for its default). Off in tests: test providers come and go on ports the OS hands out again,
+   * and a document kept from an earlier one on the same port would describe another provider.
+   */
+  cacheable?: boolean;
 }
 
 export interface TestProvider {
@@ -218,6 +224,12 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
 
   const provider = new Provider(issuer, configuration);
   const registrationRequests: Array<Record<string, unknown>> = [];
+  if (!options.cacheable) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/.well-known/openid-configuration' || ctx.path === '/oauth/jwks') ctx.set('Cache-Control', 'no-store');
+    });
+  }
   provider.use(oobResultPages());
   provider.use(tokenLogout(provider));
   provider.use(webFingerResponder(issuer));

@@ -44,10 +44,8 @@ describe('Windows Credential Manager', () => {
     const store = new TokenStore(keychainStore(SERVICE));
     const profile = `wine-${randomBytes(4).toString('hex')}`;
     const session: StoredSession = {
-      version: 1,
-      issuer: 'https://connect.example',
-      clientId: 'com.example.connect-desktop',
-      redirectUri: 'urn:ietf:wg:oauth:2.0:oob:auto',
+      version: 2,
+      settings: { issuer: 'https://connect.example', clientId: 'com.example.connect-desktop', redirectUri: 'urn:ietf:wg:oauth:2.0:oob:auto', scope: 'openid profile email offline_access' },
       scope: 'openid profile email offline_access',
       sub: 'alice',
       claims: { sub: 'alice', name: 'Zoë Ålander', groups: Array.from({ length: 200 }, (_, i) => `group-${i}`) },
