@@ -98,7 +98,7 @@ function renderSignedIn(state: SignedIn): void {
   $('expiry').textContent = expiryText(state);
   $('scopes').textContent = state.scope;
   $('has-refresh').textContent = state.hasRefreshToken ? 'Yes' : 'No';
-  $('bound').textContent = state.senderConstrained ? 'Yes (DPoP): useless if copied without this device\'s key' : 'No (bearer tokens)';
+  $('bound').textContent = state.senderConstrained ? 'Yes (DPoP): refused without this device\'s key where DPoP is checked' : 'No (bearer tokens)';
   const body = $<HTMLTableElement>('claims').tBodies[0] as HTMLTableSectionElement;
   body.replaceChildren(
     ...Object.entries(state.claims).map(([key, value]) => {

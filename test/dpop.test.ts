@@ -14,6 +14,8 @@ import { readUserInfo } from '../src/steps/userinfo.js';
 import { constants, createHash, generateKeyPairSync, randomUUID, sign, webcrypto, type KeyPairKeyObjectResult } from 'node:crypto';
 import { checkProof, jwkThumbprint, ReplayCache } from './provider/dpop-proof.js';
 import { DPOP_CLIENT_ID, startTestProvider, type TestProvider } from './provider/provider.js';
+import { startAdversary } from './support/adversary.js';
+import { createClient } from '../src/client.js';
 import { jsonOf, profileTracker, runCli } from './support/cli.js';
 import { SharedBrowser } from './support/shared-browser.js';
 
@@ -113,6 +115,13 @@ describe('the demo resource server\'s proof check (test/provider/dpop-proof.ts)'
     ...first,
     proof: `${first.proof.split('.').slice(0, 2).join('.')}.${second.proof.split('.')[2]}`,
   });
+  /** A proof whose header says something else than a well-made one (its signature then fails, if the header got that far). */
+  const withHeader = (keyPair: KeyPairKeyObjectResult, change: Record<string, unknown>) => {
+    const made = proofWith('ES256', keyPair);
+    const [head, ...rest] = made.proof.split('.');
+    const header = { ...JSON.parse(Buffer.from(head as string, 'base64url').toString()), ...change };
+    return { ...made, proof: [Buffer.from(JSON.stringify(header)).toString('base64url'), ...rest].join('.') };
+  };
   const check = (made: { proof: string; jkt: string }, replay = new ReplayCache(), extra: Partial<Parameters<typeof checkProof>[0]> = {}) =>
     checkProof({ proof: made.proof, method: 'GET', url, accessToken, jkt: made.jkt, replay, now, ...extra });
   const keys = {
@@ -143,6 +152,14 @@ describe('the demo resource server\'s proof check (test/provider/dpop-proof.ts)'
       ['the proof was already used', proofWith('ES256', pair, { jti: '' }), {}],
       ['the proof signature is invalid', swapSignature(proofWith('ES256', pair), proofWith('ES256', pair)), {}],
       ['a DPoP-bound token needs a DPoP proof', { proof: '', jkt: 'x' }, { proof: undefined }],
+      ['the proof is not typed dpop+jwt', withHeader(pair, { typ: 'JWT' }), {}],
+      ['unsupported proof algorithm', withHeader(pair, { alg: 'none' }), {}],
+      ['unsupported proof algorithm', withHeader(pair, { alg: 'HS256' }), {}],
+      ['the proof must carry a public key', withHeader(pair, { jwk: pair.privateKey.export({ format: 'jwk' }) }), {}],
+      ['the proof algorithm does not match its key', withHeader(keys.RS256, { alg: 'ES256' }), {}],
+      ['the proof algorithm does not match its key', withHeader(keys.ES384, { alg: 'ES256' }), {}],
+      ['the proof is not a JWT', { proof: `${Buffer.from('null').toString('base64url')}.e30.AA`, jkt: 'x' }, {}],
+      ['the proof signature is invalid', { ...proofWith('ES256', pair), proof: `${proofWith('ES256', pair).proof}!!` }, {}],
     ];
     for (const [reason, made, extra] of cases) assert.throws(() => check(made, new ReplayCache(), extra), { message: reason });
   });
@@ -194,10 +211,14 @@ describe('DPoP with dpop: "on" (library)', () => {
     assert.equal(login.code, 0, login.stderr);
     assert.equal(jsonOf(login).sender_constrained, true);
     const status = await runCli(['status', '--profile', profile]);
-    assert.match(status.stdout, /^ {2}tokens: {7}bound to a key in the keychain \(DPoP\): useless if copied without it$/m);
+    assert.match(status.stdout, /^ {2}tokens: {7}bound to a key in the keychain \(DPoP\): a copy without the key is refused where DPoP is checked$/m);
     const userinfo = await runCli(['userinfo', '--profile', profile, '--json']);
     assert.equal(userinfo.code, 0, userinfo.stderr);
     assert.equal((jsonOf(userinfo).claims as Record<string, unknown>).sub, 'alice');
+    const token = await runCli(['token', '--profile', profile]);
+    assert.equal(token.code, 0);
+    assert.match(token.stdout, /^[\w-]+\n$/, 'stdout has the token only');
+    assert.match(token.stderr, /^note: this access token is bound to a key in the keychain \(DPoP\); servers that check DPoP refuse it without a proof: call them with "connect-login fetch"\.$/m);
     await getAccessToken(store, profile, { force: true });
     assert.equal(jsonOf(await runCli(['status', '--profile', profile, '--json'])).sender_constrained, true);
     // Signing in again keeps the setting it was given.
@@ -214,6 +235,11 @@ describe('DPoP with dpop: "on" (library)', () => {
     const { summary } = await signIn(nonced, profile, 'on');
     assert.equal(summary.senderConstrained, true);
     assert.equal((await readUserInfo(store, profile)).userinfo.sub, 'alice');
+    // The resource server wants its own nonce too: the first call is answered use_dpop_nonce, the retry carries it.
+    const api = `${nonced.issuer}/api/resource`;
+    const bare = await fetch(api, { headers: { authorization: `DPoP ${(await store.load(profile))?.accessToken}` } });
+    assert.equal(bare.status, 401);
+    for (let i = 0; i < 2; i++) assert.equal((await authorizedFetch(store, profile, api, { method: 'POST', body: 'x' })).status, 200);
     await getAccessToken(store, profile, { force: true });
     assert.equal((await store.load(profile))?.tokenType, 'dpop');
   });
@@ -293,6 +319,33 @@ describe('DPoP with dpop: "on" (library)', () => {
     await assert.rejects(authorizedFetch(store, profile, `${plain.issuer}/api/resource`), { code: 'stored_session_invalid' });
     const again = await signIn(plain, profile, 'on');
     assert.equal(again.summary.senderConstrained, true);
+  });
+
+  test('a key kept with a Bearer access token (a provider that binds only the refresh token, RFC 9449 §5): the renewal carries a proof; calls send the token as Bearer', async () => {
+    const adversary = await startAdversary();
+    try {
+      const profile = profileFor('dpop-refresh-only');
+      const opened = startSignIn({
+        settings: { issuer: adversary.issuer, clientId: adversary.provider.publicClientId, dpop: 'on' },
+        profile,
+        store,
+        browser: browser.opener(),
+        timeoutMs: 60_000,
+      });
+      await opened.result;
+      const session = await store.load(profile);
+      assert.ok(session?.dpop);
+      // As such a provider would have answered: the access token a Bearer token, the key kept.
+      await store.save(profile, { ...session, tokenType: 'Bearer' });
+      assert.equal((await createClient({ profile, store }).status())?.senderConstrained, false, 'status says what the access token is');
+      const before = adversary.seen.length;
+      await getAccessToken(store, profile, { force: true });
+      const renewal = adversary.seen.slice(before).find((r) => r.endpoint === 'token');
+      assert.match(renewal?.dpop ?? '', /^ey/, 'the renewal carried a proof');
+      assert.equal((await store.load(profile))?.tokenType, 'dpop', 'and this provider bound the renewed access token');
+    } finally {
+      await adversary.close();
+    }
   });
 
   test('dpop: "off" keeps Bearer tokens and no key', async () => {

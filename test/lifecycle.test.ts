@@ -236,7 +236,7 @@ describe('sign out', () => {
   });
 
   test('provider down: local sign-out still succeeds, and says the tokens were not revoked', async () => {
-    const down = await startTestProvider();
+    const down = await startTestProvider({ cacheable: true });
     const profile = testProfile('down');
     await signIn({ settings: { issuer: down.issuer, clientId: down.publicClientId }, profile, store, browser: browser.opener(), timeoutMs: 30_000 });
     await down.close();

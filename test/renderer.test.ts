@@ -194,7 +194,7 @@ describe('the app window', () => {
     assert.equal(await page.locator('#email').innerText(), 'alice@example.com');
     assert.equal(await page.locator('#initials').innerText(), 'AE');
     assert.equal(await page.locator('#has-refresh').innerText(), 'Yes');
-    assert.equal(await page.locator('#bound').innerText(), "Yes (DPoP): useless if copied without this device's key");
+    assert.equal(await page.locator('#bound').innerText(), "Yes (DPoP): refused without this device's key where DPoP is checked");
     assert.equal(await page.locator('#scopes').innerText(), 'openid profile email offline_access');
     assert.match(await page.locator('#expiry').innerText(), /^Expires in \d+:\d\d · renewed in the background$/);
     assert.equal(await page.evaluate('document.activeElement.id'), 'refresh', 'focus moves to the next action');

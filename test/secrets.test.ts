@@ -17,6 +17,8 @@ const { store, profileFor } = fixture;
 const tokenResponses: Json[] = [];
 
 const recordTokens = (body: Json) => (tokenResponses.push(body), body);
+/** The private parts of the DPoP keys the sessions held. */
+const dpopKeys: string[] = [];
 
 /** Every secret the provider and client exchanged so far. */
 function secrets(extra: string[] = []): string[] {
@@ -76,6 +78,10 @@ describe('no token, code or secret in any output', () => {
     const token = await runCli(['token', '--profile', profile], await env());
     const current = await store.load(profile);
     assert.equal(token.stdout, `${current?.accessToken}\n`);
+    // The DPoP key's private part is a secret too (bound by default here: the provider offers DPoP).
+    const privateKey = current?.dpop?.privateJwk.d;
+    assert.ok(privateKey, 'the session is DPoP-bound');
+    dpopKeys.push(privateKey);
     assert.doesNotMatch(token.stderr, new RegExp(current?.accessToken as string));
 
     // A sign-in refused for a bad ID token: the error names the problem, not the tokens.
@@ -86,7 +92,7 @@ describe('no token, code or secret in any output', () => {
 
     const logout = await run(['logout', '--everywhere', '--profile', profile, '--json']);
     assert.equal(logout.code, 0, logout.stderr);
-    assertNoSecret(outputs.flatMap((o) => [o.stdout, o.stderr]), secrets([clientSecret]));
+    assertNoSecret(outputs.flatMap((o) => [o.stdout, o.stderr]), secrets([clientSecret, ...dpopKeys]));
   });
 
   test('the core behind the app window: every result the renderer is sent, and every debug line', async () => {

@@ -31,7 +31,7 @@ export type AppState =
       /** Seconds since the epoch, or null. */
       expiresAt: number | null;
       hasRefreshToken: boolean;
-      /** The tokens are bound to a key in the keychain (DPoP): useless if copied without it. */
+      /** The access token is bound to a key in the keychain (DPoP): a copy is refused without it wherever DPoP is checked. */
       senderConstrained: boolean;
     } & ProviderView);
 

@@ -74,7 +74,7 @@ function describeSession(profile: string, s: SessionSummary): string {
     `  scope:        ${printable(s.scope)}`,
     `  access token: ${expiryText(s.expiresAt)}`,
     `  refresh:      ${s.hasRefreshToken ? 'yes' : 'no refresh token'}`,
-    `  tokens:       ${s.senderConstrained ? 'bound to a key in the keychain (DPoP): useless if copied without it' : 'bearer (whoever holds them can use them)'}`,
+    `  tokens:       ${s.senderConstrained ? 'bound to a key in the keychain (DPoP): a copy without the key is refused where DPoP is checked' : 'bearer (whoever holds them can use them)'}`,
     '',
   ].join('\n');
 }
@@ -291,7 +291,12 @@ async function status(run: ParsedCommand, store: TokenStore, io: Io): Promise<nu
 }
 
 async function token(run: ParsedCommand, store: TokenStore, io: Io): Promise<number> {
-  io.out(`${await createClient({ profile: run.profile, store }).getAccessToken()}\n`);
+  const client = createClient({ profile: run.profile, store });
+  io.out(`${await client.getAccessToken()}\n`);
+  // A bound token sent as Bearer works only with servers that do not check DPoP: say so, on stderr.
+  if ((await client.status())?.senderConstrained) {
+    io.err(`note: this access token is bound to a key in the keychain (DPoP); servers that check DPoP refuse it without a proof: call them with "${IDENTITY.cliName} fetch".\n`);
+  }
   return EXIT_OK;
 }
 

@@ -28,6 +28,7 @@ const ADVICE: Partial<Record<ErrorCode, string>> = {
   insecure_url: 'Use https for the endpoints and resource origins in the provider settings.',
   sign_in_in_progress: 'Finish or cancel the sign-in in progress, then try again.',
   handoff_busy: 'Finish or cancel the other sign-in of this profile, then try again.',
+  invalid_dpop_proof: 'The provider refused this app\'s DPoP proofs: sign in with DPoP off (login --dpop off, or "Never" for binding the tokens in the provider settings).',
   provider_error: 'Look the provider\'s error code up in its documentation, or ask its administrator.',
   invalid_settings: 'Correct the provider settings.',
   runtime_dir_unavailable: 'Free some space, or make the folder the message names writable, then try again.',

@@ -1,10 +1,11 @@
-// Sender-constrained tokens (DPoP, RFC 9449): a key pair per profile, made at sign-in, whose private
-// half is kept in the keychain with the tokens (inside the same entry, so it goes when they go). Every
-// request that carries the access token (userinfo, fetch, token logout) and every grant (code,
-// refresh, device) then carries a proof signed with it, so a token copied from memory, a log or a
-// crash dump is useless without the key. openid-client makes the proofs, adds `ath` for resource
-// calls, and answers a `use_dpop_nonce` challenge with one retry.
-import { webcrypto } from 'node:crypto';
+// Sender-constrained tokens (DPoP, RFC 9449): a key pair per sign-in, whose private half is kept in
+// the keychain with the tokens (in the same keychain value, so it goes when they go). Every grant
+// (code, refresh, device) carries a proof signed with it, and so does every request that carries a
+// bound access token (userinfo, fetch, token logout): a token copied from memory, a log or a crash
+// dump is refused without the key by every server that checks DPoP (the provider does). openid-client
+// makes the proofs for its requests and answers a `use_dpop_nonce` challenge with one retry;
+// resourceProof() makes them for calls to resource servers.
+import { createHash, randomUUID, webcrypto } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { ConnectError } from '../common/errors.js';
 
@@ -62,21 +63,87 @@ export async function newDpopKey(config: oidc.Configuration, alg: DpopAlg): Prom
   return { handle: await dpopHandle(config, key), key };
 }
 
-/** The proof maker for a stored key (its private half imported as not extractable). */
-export async function dpopHandle(config: oidc.Configuration, key: StoredDpopKey): Promise<oidc.DPoPHandle> {
+/** The key pair of a stored key, its private half imported as not extractable. */
+async function importPair(key: StoredDpopKey): Promise<{ privateKey: webcrypto.CryptoKey; publicKey: webcrypto.CryptoKey }> {
   const algorithm = params(key.alg, false);
   try {
     const privateKey = await webcrypto.subtle.importKey('jwk', key.privateJwk, algorithm, false, ['sign']);
     const publicKey = await webcrypto.subtle.importKey('jwk', key.publicJwk, algorithm, true, ['verify']);
-    return oidc.getDPoPHandle(config, { privateKey, publicKey } as oidc.CryptoKeyPair);
+    return { privateKey, publicKey };
   } catch {
     throw new ConnectError('stored_session_invalid', 'The saved DPoP key of this session cannot be used; sign in again.');
   }
 }
 
-/** The options openid-client takes for a session's requests: a proof when its tokens are bound. */
+/**
+ * The proof maker for a stored key. One per provider and key for the life of this process, because
+ * it remembers the nonces the provider hands out (RFC 9449 §8): a provider that wants one in every
+ * proof then refuses only the first request, not every one.
+ */
+const handles = new Map<string, Promise<oidc.DPoPHandle>>();
+export function dpopHandle(config: oidc.Configuration, key: StoredDpopKey): Promise<oidc.DPoPHandle> {
+  const id = `${config.serverMetadata().issuer} ${JSON.stringify(key.publicJwk)}`;
+  let handle = handles.get(id);
+  if (!handle) {
+    handle = importPair(key).then((pair) => oidc.getDPoPHandle(config, pair as oidc.CryptoKeyPair));
+    handle.catch(() => handles.delete(id));
+    if (handles.size >= 20) handles.delete(handles.keys().next().value as string);
+    handles.set(id, handle);
+  }
+  return handle;
+}
+
+/** The options openid-client takes for a request: a proof from `key`, when there is one. */
 export async function dpopOptions(config: oidc.Configuration, key: StoredDpopKey | undefined): Promise<{ DPoP?: oidc.DPoPHandle }> {
   return key ? { DPoP: await dpopHandle(config, key) } : {};
+}
+
+/**
+ * The key a session's access token is bound to, or undefined when the provider issued it as a
+ * Bearer token. (The session may keep a key all the same: a public client's refresh token can be
+ * bound although its access token is not, RFC 9449 §5, so a renewal always carries a proof.)
+ */
+export function accessTokenKey(session: { tokenType: string; dpop?: StoredDpopKey }): StoredDpopKey | undefined {
+  return session.tokenType.toLowerCase() === 'dpop' ? session.dpop : undefined;
+}
+
+const b64url = (data: string | ArrayBuffer) => Buffer.from(typeof data === 'string' ? data : new Uint8Array(data)).toString('base64url');
+
+/**
+ * A proof for a call to a resource server (RFC 9449 §4.2 and §7): this method and URL (without query
+ * and fragment), the hash of the access token it goes with, and the server's nonce when it gave one.
+ */
+export async function resourceProof(key: StoredDpopKey, method: string, url: URL, accessToken: string, nonce?: string): Promise<string> {
+  const { privateKey } = await importPair(key);
+  const { key_ops: _ops, ext: _ext, ...jwk } = key.publicJwk;
+  const header = { typ: 'dpop+jwt', alg: key.alg, jwk };
+  const claims = {
+    jti: randomUUID(),
+    htm: method.toUpperCase(),
+    htu: `${url.origin}${url.pathname}`,
+    iat: Math.floor(Date.now() / 1000),
+    ath: createHash('sha256').update(accessToken).digest('base64url'),
+    ...(nonce ? { nonce } : {}),
+  };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const signature = await webcrypto.subtle.sign(signing(key.alg), privateKey, Buffer.from(input));
+  return `${input}.${b64url(signature)}`;
+}
+
+/** WebCrypto's signing parameters per JWS algorithm (ECDSA's signature comes out as JWS wants it, r‖s). */
+function signing(alg: DpopAlg): webcrypto.AlgorithmIdentifier | webcrypto.EcdsaParams | webcrypto.RsaPssParams {
+  switch (alg) {
+    case 'ES256':
+      return { name: 'ECDSA', hash: 'SHA-256' };
+    case 'ES384':
+      return { name: 'ECDSA', hash: 'SHA-384' };
+    case 'PS256':
+      return { name: 'RSA-PSS', saltLength: 32 };
+    case 'RS256':
+      return { name: 'RSASSA-PKCS1-v1_5' };
+    case 'Ed25519':
+      return { name: 'Ed25519' };
+  }
 }
 
 function params(alg: DpopAlg, generating: boolean): webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams | webcrypto.Algorithm {
@@ -92,7 +159,7 @@ export function isStoredDpopKey(value: unknown): value is StoredDpopKey {
   const key = value as Record<string, unknown>;
   return (
     typeof key.alg === 'string' &&
-    key.alg in ALGORITHMS &&
+    Object.hasOwn(ALGORITHMS, key.alg) &&
     typeof key.privateJwk === 'object' &&
     key.privateJwk !== null &&
     typeof key.publicJwk === 'object' &&

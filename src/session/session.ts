@@ -55,7 +55,7 @@ export interface SessionSummary {
   claims: Record<string, unknown>;
   expiresAt: number | null;
   hasRefreshToken: boolean;
-  /** The tokens are bound to a key this app holds (DPoP): useless to anyone who copies them. */
+  /** The access token is bound to a key this app holds (DPoP): a copy is refused without it wherever DPoP is checked. */
   senderConstrained: boolean;
 }
 
@@ -69,7 +69,7 @@ export function summarize(session: StoredSession): SessionSummary {
     claims: session.claims,
     expiresAt: session.expiresAt,
     hasRefreshToken: typeof session.refreshToken === 'string',
-    senderConstrained: session.dpop !== undefined,
+    senderConstrained: session.tokenType.toLowerCase() === 'dpop',
   };
 }
 

@@ -2,12 +2,9 @@
 // header, never in the URL), renewed when near expiry, and once more after the resource server
 // answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` (revoked or expired early).
 // A DPoP-bound token (dpop.ts) goes with a proof for this method and URL, `ath` included.
-import * as oidc from 'openid-client';
 import { freshSession } from './access-token.js';
-import { discover } from '../provider/discovery.js';
-import { dpopHandle } from '../provider/dpop.js';
-import { resolveSettings } from '../config/settings.js';
-import { type StoredSession } from '../session/session.js';
+import { accessTokenKey, resourceProof } from '../provider/dpop.js';
+import type { StoredSession } from '../session/session.js';
 import { ConnectError } from '../common/errors.js';
 import { isHttpsOrLoopback } from '../config/redirect-uri.js';
 import { checkResourceOrigins } from '../config/settings.js';
@@ -26,24 +23,31 @@ function invalidToken(response: Response): boolean {
   return /^(Bearer|DPoP)\b/i.test(challenge) && /error="?invalid_token"?/i.test(challenge);
 }
 
-/** The request with the session's token: as Bearer, or with a DPoP proof when the token is bound. */
+/** Nonces resource servers asked DPoP proofs to carry (RFC 9449 §9), per origin, for this process. */
+const resourceNonces = new Map<string, string>();
+
+/**
+ * The request with the session's token: as Bearer, or as DPoP with a fresh proof when the token is
+ * bound, once more with the server's nonce when it asks for one (`use_dpop_nonce`). The caller's
+ * request is sent as given otherwise (its signal, its redirect mode), with no timeout of ours.
+ */
 async function send(url: URL, init: RequestInit | undefined, session: StoredSession): Promise<Response> {
-  if (!session.dpop) return fetch(url, withToken(init, session.accessToken));
-  const config = await discover(resolveSettings(session.settings));
-  // The resource's answer is the caller's, as with a Bearer token: not limited like the provider's.
-  config[oidc.customFetch] = (input, options) => fetch(input, options as RequestInit);
-  const headers = new Headers(init?.headers);
-  headers.delete('authorization');
-  const body = (init?.body ?? undefined) as oidc.FetchBody | undefined;
-  try {
-    return await oidc.fetchProtectedResource(config, session.accessToken, url, init?.method ?? 'GET', body, headers, {
-      DPoP: await dpopHandle(config, session.dpop),
-    });
-  } catch (error) {
-    // openid-client throws on a 401 with a challenge; the caller wants the answer itself.
-    if (error instanceof oidc.WWWAuthenticateChallengeError) return error.response;
-    throw error;
-  }
+  const key = accessTokenKey(session);
+  if (!key) return fetch(url, withToken(init, session.accessToken));
+  const method = (init?.method ?? 'GET').toUpperCase();
+  const call = async () => {
+    const headers = new Headers(init?.headers);
+    headers.set('Authorization', `DPoP ${session.accessToken}`);
+    headers.set('DPoP', await resourceProof(key, method, url, session.accessToken, resourceNonces.get(url.origin)));
+    const response = await fetch(url, { ...init, headers });
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce) resourceNonces.set(url.origin, nonce);
+    return { response, retry: !!nonce && response.status === 401 && /\berror="?use_dpop_nonce"?/i.test(response.headers.get('www-authenticate') ?? '') };
+  };
+  const first = await call();
+  if (!first.retry) return first.response;
+  await first.response.body?.cancel();
+  return (await call()).response;
 }
 
 export async function authorizedFetch(

@@ -6,7 +6,7 @@ import { attemptSignal, whenAborted } from '../common/abort.js';
 import { sameString } from './authorization-response.js';
 import { systemBrowser, type BrowserOpener } from '../browser/opener.js';
 import { discover } from '../provider/discovery.js';
-import { dpopOptions } from '../provider/dpop.js';
+import { accessTokenKey, dpopOptions } from '../provider/dpop.js';
 import { ConnectError } from '../common/errors.js';
 import { fromOpenIdClient, httpStatusOf } from '../provider/openid-errors.js';
 import { LoopbackReceiver } from '../redirect-receiver/loopback.js';
@@ -85,7 +85,7 @@ async function tokenLogout(config: oidc.Configuration, session: StoredSession): 
   const endpoint = config.serverMetadata().end_session_endpoint as string;
   let response: Response;
   try {
-    response = await oidc.fetchProtectedResource(config, session.accessToken, new URL(endpoint), 'POST', undefined, undefined, await dpopOptions(config, session.dpop));
+    response = await oidc.fetchProtectedResource(config, session.accessToken, new URL(endpoint), 'POST', undefined, undefined, await dpopOptions(config, accessTokenKey(session)));
   } catch (error) {
     throw fromOpenIdClient(error, 'revocation', endpoint);
   }
@@ -154,7 +154,7 @@ export async function signOut(options: SignOutOptions = {}): Promise<SignOutResu
   } catch (error) {
     result.revoked = false;
     if (options.everywhere) result.everywhere = 'failed';
-    result.warnings.push(`The provider could not be reached (${reason(error)}): the tokens were removed from this computer, but not revoked at the provider.`);
+    result.warnings.push(`The tokens were removed from this computer, but not revoked at the provider, which could not be asked: ${reason(error)}`);
     return result;
   }
   const server = config.serverMetadata();

@@ -87,7 +87,8 @@ export async function sessionFrom(
 ): Promise<SessionTokens> {
   const server = config.serverMetadata();
   checkIssuedToken(tokens.token_type, tokens.access_token, dpop !== undefined);
-  // A provider that does not bind (Bearer) gets no proofs later: the key is kept only for bound tokens.
+  // Proofs go with the access token only when it is bound; the key is kept whenever one was sent, as
+  // a public client's refresh token may be bound although its access token is not (RFC 9449 §5).
   const bound = dpop && tokens.token_type.toLowerCase() === 'dpop' ? dpop : undefined;
   const idClaims = tokens.claims();
   if (!idClaims) throw new ConnectError('id_token_invalid', 'The provider returned no ID token.');
@@ -112,7 +113,7 @@ export async function sessionFrom(
     expiresAt: typeof expiresIn === 'number' ? obtainedAt + expiresIn : null,
     ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
     ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
-    ...(bound ? { dpop: bound.key } : {}),
+    ...(dpop ? { dpop: dpop.key } : {}),
     obtainedAt,
   };
 }

@@ -2,7 +2,7 @@
 import * as oidc from 'openid-client';
 import { freshSession } from './access-token.js';
 import { discover } from '../provider/discovery.js';
-import { dpopOptions } from '../provider/dpop.js';
+import { accessTokenKey, dpopOptions } from '../provider/dpop.js';
 import { ConnectError } from '../common/errors.js';
 import { fromOpenIdClient } from '../provider/openid-errors.js';
 import { type StoredSession } from '../session/session.js';
@@ -25,7 +25,7 @@ export async function readUserInfo(store: TokenStore, profile: string): Promise<
   if (!endpoint) throw new ConnectError('invalid_response', 'The provider has no userinfo endpoint.');
   let userinfo: Record<string, unknown>;
   try {
-    userinfo = await oidc.fetchUserInfo(config, session.accessToken, session.sub, await dpopOptions(config, session.dpop));
+    userinfo = await oidc.fetchUserInfo(config, session.accessToken, session.sub, await dpopOptions(config, accessTokenKey(session)));
   } catch (error) {
     throw fromOpenIdClient(error, 'userinfo', endpoint);
   }

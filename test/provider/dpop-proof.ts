@@ -12,14 +12,30 @@ const WINDOW_S = 60;
 
 /** A refused proof: the reason goes into the `error_description` of the 401's challenge. */
 export class ProofError extends Error {}
+/** A proof without the nonce this server hands out (RFC 9449 §9): answered with `use_dpop_nonce` and the nonce. */
+export class NonceError extends ProofError {}
 
-const b64 = (part: string) => Buffer.from(part, 'base64url');
+/** A JWS part: base64url and nothing else (Buffer would skip what it cannot decode). */
+const b64 = (part: string) => {
+  if (!/^[A-Za-z0-9_-]*$/.test(part)) throw new ProofError('the proof is not a JWT');
+  return Buffer.from(part, 'base64url');
+};
+const isObject = (value: unknown): value is Record<string, unknown> => !!value && typeof value === 'object' && !Array.isArray(value);
+
+/** The algorithm a key of this type and curve signs with: a proof must not say another. */
+function algorithmsFor(jwk: JsonWebKey): string[] {
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return ['ES256'];
+  if (jwk.kty === 'EC' && jwk.crv === 'P-384') return ['ES384'];
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return ['EdDSA', 'Ed25519'];
+  if (jwk.kty === 'RSA') return ['PS256', 'RS256'];
+  return [];
+}
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
 
 /** RFC 7638: the SHA-256 of the key's required members, in lexicographic order. */
 export function jwkThumbprint(jwk: JsonWebKey): string {
   const members: Record<string, string[]> = { EC: ['crv', 'kty', 'x', 'y'], OKP: ['crv', 'kty', 'x'], RSA: ['e', 'kty', 'n'] };
-  const names = members[String(jwk.kty)];
+  const names = Object.hasOwn(members, String(jwk.kty)) ? members[String(jwk.kty)] : undefined;
   if (!names) throw new ProofError('unsupported key type');
   return sha256(JSON.stringify(Object.fromEntries(names.map((name) => [name, jwk[name]]))));
 }
@@ -64,6 +80,8 @@ export interface ProofCheck {
   /** The thumbprint the token is bound to. */
   jkt: string;
   replay: ReplayCache;
+  /** The nonce proofs must carry, where this server hands them out. */
+  nonce?: string;
   now?: number;
 }
 
@@ -74,18 +92,22 @@ export function checkProof(check: ProofCheck): void {
   const parts = check.proof.split('.');
   if (parts.length !== 3) throw new ProofError('the proof is not a signed JWT');
   const [head, body, signature] = parts as [string, string, string];
-  let header: { typ?: unknown; alg?: unknown; jwk?: JsonWebKey };
-  let claims: Record<string, unknown>;
+  let header: unknown;
+  let claims: unknown;
   try {
     header = JSON.parse(b64(head).toString());
     claims = JSON.parse(b64(body).toString());
   } catch {
     throw new ProofError('the proof is not a JWT');
   }
+  if (!isObject(header) || !isObject(claims)) throw new ProofError('the proof is not a JWT');
   if (header.typ !== 'dpop+jwt') throw new ProofError('the proof is not typed dpop+jwt');
   if (typeof header.alg !== 'string' || !(PROOF_ALGORITHMS as readonly string[]).includes(header.alg)) throw new ProofError('unsupported proof algorithm');
-  const jwk = header.jwk;
-  if (!jwk || typeof jwk !== 'object' || 'd' in jwk) throw new ProofError('the proof must carry a public key');
+  const jwk = header.jwk as JsonWebKey | undefined;
+  if (!isObject(jwk) || 'd' in jwk) throw new ProofError('the proof must carry a public key');
+  if (!algorithmsFor(jwk).includes(header.alg)) throw new ProofError('the proof algorithm does not match its key');
+  // The cheap check first: a proof from another key than the token's goes no further.
+  if (jwkThumbprint(jwk) !== check.jkt) throw new ProofError('the proof is signed by another key than the token is bound to');
   let signed: boolean;
   try {
     signed = checkSignature(header.alg, jwk, `${head}.${body}`, b64(signature));
@@ -99,6 +121,6 @@ export function checkProof(check: ProofCheck): void {
   if (!htu || htu.href !== new URL(check.url).href) throw new ProofError('the proof is for another URL');
   if (typeof claims.iat !== 'number' || Math.abs(now - claims.iat) > WINDOW_S) throw new ProofError('the proof is not recent');
   if (claims.ath !== sha256(check.accessToken)) throw new ProofError('the proof is for another access token');
-  if (jwkThumbprint(jwk) !== check.jkt) throw new ProofError('the proof is signed by another key than the token is bound to');
+  if (check.nonce !== undefined && claims.nonce !== check.nonce) throw new NonceError('the proof must carry the nonce in the DPoP-Nonce header');
   if (typeof claims.jti !== 'string' || !claims.jti || !check.replay.add(claims.jti, now)) throw new ProofError('the proof was already used');
 }

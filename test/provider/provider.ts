@@ -233,7 +233,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   provider.use(oobResultPages());
   provider.use(tokenLogout(provider));
   provider.use(webFingerResponder(issuer));
-  provider.use(protectedResource(provider));
+  provider.use(protectedResource(provider, options.dpopNonce ?? false));
   provider.on('registration_create.success', (ctx: { oidc: { body?: Record<string, unknown> } }) => {
     registrationRequests.push({ ...(ctx.oidc.body ?? {}) });
   });

@@ -46,6 +46,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   authorization?: string;
+  /** The DPoP proof the request carried, if any. */
+  dpop?: string;
   body: string;
 }
 
@@ -113,6 +115,7 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
         method: req.method ?? 'GET',
         url: url.href,
         ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        ...(typeof req.headers.dpop === 'string' ? { dpop: req.headers.dpop } : {}),
         body: body.toString(),
       });
       const fault = state.tamper.fault?.(endpoint);
