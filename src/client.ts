@@ -4,17 +4,25 @@
 // window (desktop-client.ts) and library users are adapters over it; the steps it runs are the
 // core's (sign-in.ts, device-sign-in.ts, access-token.ts, sign-out.ts, userinfo.ts).
 import { freshSession, refreshDueAt } from './steps/access-token.js';
-import { authorizedFetch } from './steps/authorized-fetch.js';
 import type { BrowserOpener } from './browser/opener.js';
-import { deviceSignIn, type DeviceCode } from './steps/device-sign-in.js';
-import { ConnectError } from './common/errors.js';
+import type { DeviceCode } from './steps/device-sign-in.js';
+import { ConnectError, noPendingAttempt } from './common/errors.js';
 import { keychainStore } from './secret-store/keychain.js';
 import { summarize, type SessionSummary, type StoredSession } from './session/session.js';
 import type { ProviderSettings } from './config/settings.js';
-import { noPendingAttempt, startSignIn, type SignInAttempt, type SignInEvent } from './steps/sign-in.js';
-import { signOut, type SignOutResult } from './steps/sign-out.js';
+import type { SignInAttempt, SignInEvent } from './steps/sign-in.js';
+import type { SignOutResult } from './steps/sign-out.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from './session/token-store.js';
-import { readUserInfo } from './steps/userinfo.js';
+
+// The protocol steps load when a command needs them (below), so that reading the session (status, a
+// fresh token) starts as fast as Node itself.
+const steps = {
+  signIn: () => import('./steps/sign-in.js'),
+  deviceSignIn: () => import('./steps/device-sign-in.js'),
+  signOut: () => import('./steps/sign-out.js'),
+  userinfo: () => import('./steps/userinfo.js'),
+  fetch: () => import('./steps/authorized-fetch.js'),
+};
 
 export interface ClientOptions {
   /**
@@ -225,6 +233,7 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
         const settings = await settingsFor();
         const given = { ...settings, ...(call.redirectUri ? { redirectUri: call.redirectUri } : {}) };
         await options.beforeSignIn?.(given);
+        const { startSignIn } = await steps.signIn();
         return startSignIn({
           settings: given,
           profile,
@@ -243,6 +252,7 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
         const stop = () => controller.abort();
         if (call.signal?.aborted) stop();
         call.signal?.addEventListener('abort', stop, { once: true });
+        const { deviceSignIn } = await steps.deviceSignIn();
         const result = deviceSignIn({ settings: await settingsFor(), profile, store, signal: controller.signal, onCode: call.onCode });
         result.catch(() => {});
         const notHere = (what: string) => async () => {
@@ -268,15 +278,18 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
     getAccessToken: async (opts = {}) => (await renew(opts.force ?? false)).accessToken,
     refresh: async () => summarize(await renew(true)),
     async userInfo() {
+      const { readUserInfo } = await steps.userinfo();
       const { userinfo, session } = await readUserInfo(store, profile);
       remember(session);
       return userinfo;
     },
-    fetch: (input, init, call = {}) => {
+    fetch: async (input, init, call = {}) => {
       const given = typeof options.settings === 'object' ? (options.settings.resourceOrigins ?? []) : [];
+      const { authorizedFetch } = await steps.fetch();
       return authorizedFetch(store, profile, input, init, onRenewed, [...given, ...(call.allowOrigins ?? [])]);
     },
     async signOut(opts = {}) {
+      const { signOut } = await steps.signOut();
       const result = await signOut({
         profile,
         store,

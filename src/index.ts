@@ -35,7 +35,7 @@ export {
 } from './common/errors.js';
 export { adviceFor } from './common/advice.js';
 export { setDebugSink } from './common/debug.js';
-export { onRefreshNotice, type RefreshNotice } from './steps/refresh.js';
+export { onRefreshNotice, type RefreshNotice } from './steps/refresh-notice.js';
 export { onKeychainWaiting } from './secret-store/keychain.js';
 
 // Where tokens are kept, and how the browser is opened (for a store or opener of your own).

@@ -30,7 +30,7 @@ import type { DeviceCode } from '../steps/device-sign-in.js';
 import { displayName, nowSeconds, type SessionSummary } from '../session/session.js';
 import { DEFAULT_SCOPE, resolveSettings, type ProviderSettings } from '../config/settings.js';
 import { DEFAULT_PROFILE, TokenStore, checkProfileName } from '../session/token-store.js';
-import { onRefreshNotice } from '../steps/refresh.js';
+import { onRefreshNotice } from '../steps/refresh-notice.js';
 import { encode as encodeQr } from 'uqr';
 
 export const DEMO_ISSUER = 'http://127.0.0.1:9090';

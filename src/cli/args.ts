@@ -5,7 +5,7 @@ import { readConfigFile, settingsFromConfig } from '../config/config-file.js';
 import { TECHNOLOGIES, type Technology } from '../config/redirect-defaults.js';
 import { checkPostLogoutRedirectUri, type ProviderSettings } from '../config/settings.js';
 import { IDENTITY } from '../config/identity.js';
-import { DPOP_MODES, type DpopMode } from '../provider/dpop.js';
+import { DPOP_MODES, type DpopMode } from '../config/dpop-mode.js';
 import { SHELLS, commandHelp, completionScript, didYouMean } from './help.js';
 
 export class UsageError extends Error {

@@ -3,7 +3,7 @@
 // (The executable is connect-login.ts, which starts the keychain helper before loading this.)
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { onRefreshNotice } from '../steps/refresh.js';
+import { onRefreshNotice } from '../steps/refresh-notice.js';
 import type { ProviderSettings } from '../config/settings.js';
 import { setDebugSink, debug } from '../common/debug.js';
 import { ConnectError, ProviderError, isConnectError, type ErrorCode } from '../common/errors.js';
@@ -12,7 +12,6 @@ import { DetailsError } from '../registration/details.js';
 import { keychainStore, onKeychainWaiting } from '../secret-store/keychain.js';
 import { printable } from '../common/printable.js';
 import { displayName, nowSeconds, summarize, type SessionSummary } from '../session/session.js';
-import { sendHandoff, serveHandoff } from '../session/handoff.js';
 import type { SignInEvent } from '../steps/sign-in.js';
 import type { SignOutResult } from '../steps/sign-out.js';
 import { createClient, type ConnectClient } from '../client.js';
@@ -20,7 +19,6 @@ import { TokenStore, checkProfileName } from '../session/token-store.js';
 import { USAGE, UsageError, parseCommandLine, type ParsedCommand } from './args.js';
 import { closest } from './help.js';
 import type { Io } from './io.js';
-import { discoverCommand, registerCommand, registrationCommand, settingsFromRegistration } from './registration-commands.js';
 import { IDENTITY } from '../config/identity.js';
 
 export const EXIT_OK = 0;
@@ -117,7 +115,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
     // signed in with (sign in again with `login --profile NAME`), the flags given overriding them.
     // A damaged entry or an unusable keychain is said as such, not as a missing --issuer.
     const previous = registration ? null : await store.load(run.profile);
-    if (registration) settings = settingsFromRegistration(registration, given, io);
+    if (registration) settings = (await import('./registration-commands.js')).settingsFromRegistration(registration, given, io);
     else if (previous) {
       settings = { ...previous.settings, ...given, ...(settings.clientId ? { clientId: settings.clientId } : {}) };
       if (!run.json) {
@@ -165,7 +163,7 @@ async function login(run: ParsedCommand, store: TokenStore, io: Io): Promise<num
         return;
       }
       if (event.kind === 'custom-scheme') {
-        const server = serveHandoff(run.profile, (url) => client.deliverRedirect(url));
+        const server = import('../session/handoff.js').then(({ serveHandoff }) => serveHandoff(run.profile, (url) => client.deliverRedirect(url)));
         cleanups.push(() => server.then((s) => s.close(), () => undefined));
         server.catch((error: unknown) => client.cancelSignIn(error instanceof ConnectError ? error : undefined));
         io.err(`Waiting for the browser to open ${event.redirectUri} (the OS must run "${IDENTITY.cliName} deliver URL --profile ${run.profile}" for it)...\n`);
@@ -235,6 +233,7 @@ async function deviceLogin(run: ParsedCommand, settings: ProviderSettings, store
 }
 
 async function deliver(run: ParsedCommand, io: Io): Promise<number> {
+  const { sendHandoff } = await import('../session/handoff.js');
   await sendHandoff(run.profile, run.url as string);
   if (run.json) io.out(`${JSON.stringify({ status: 'delivered', profile: run.profile })}\n`);
   else io.out(`Handed the sign-in response to the waiting login of profile "${run.profile}".\n`);
@@ -436,11 +435,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       case 'deliver':
         return await deliver(run, io);
       case 'discover':
-        return await discoverCommand(run, io);
+        return await (await import('./registration-commands.js')).discoverCommand(run, io);
       case 'register':
-        return await registerCommand(run, store, io, env);
+        return await (await import('./registration-commands.js')).registerCommand(run, store, io, env);
       case 'registration':
-        return await registrationCommand(run, store, io);
+        return await (await import('./registration-commands.js')).registrationCommand(run, store, io);
       case 'login':
         return await login(run, store, io);
       case 'status':

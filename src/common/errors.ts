@@ -185,3 +185,8 @@ export function describeProviderError(code: string, description?: string | null)
   const extra = description ? printable(description, 200) : '';
   return extra && extra !== sentence ? `${sentence} (${extra})` : sentence;
 }
+
+/** The error for a code or URL that arrived with no sign-in waiting for it. */
+export function noPendingAttempt(what: string): ConnectError {
+  return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
+}

@@ -11,14 +11,10 @@ import { ConnectError } from '../common/errors.js';
 
 import type { DpopMode } from '../config/dpop-mode.js';
 
-export { DPOP_MODES, type DpopMode } from '../config/dpop-mode.js';
+import type { DpopAlg, StoredDpopKey } from '../session/dpop-key.js';
 
-/** The key as kept in the session (JWKs; the private one never leaves the keychain entry). */
-export interface StoredDpopKey {
-  alg: DpopAlg;
-  privateJwk: webcrypto.JsonWebKey;
-  publicJwk: webcrypto.JsonWebKey;
-}
+export { DPOP_MODES, type DpopMode } from '../config/dpop-mode.js';
+export type { DpopAlg, StoredDpopKey } from '../session/dpop-key.js';
 
 /**
  * The algorithms this client can make keys for, in the order it prefers them. An Ed25519 key's proofs
@@ -31,8 +27,7 @@ const ALGORITHMS = {
   ES384: { name: 'ECDSA', namedCurve: 'P-384' },
   PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-} as const;
-export type DpopAlg = keyof typeof ALGORITHMS;
+} as const satisfies Record<DpopAlg, unknown>;
 
 /**
  * The algorithm to bind this sign-in's tokens with, or undefined for bearer tokens: `auto` uses DPoP
@@ -152,17 +147,4 @@ function params(alg: DpopAlg, generating: boolean): webcrypto.RsaHashedKeyGenPar
     return { ...algorithm, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) };
   }
   return algorithm;
-}
-
-export function isStoredDpopKey(value: unknown): value is StoredDpopKey {
-  if (!value || typeof value !== 'object') return false;
-  const key = value as Record<string, unknown>;
-  return (
-    typeof key.alg === 'string' &&
-    Object.hasOwn(ALGORITHMS, key.alg) &&
-    typeof key.privateJwk === 'object' &&
-    key.privateJwk !== null &&
-    typeof key.publicJwk === 'object' &&
-    key.publicJwk !== null
-  );
 }

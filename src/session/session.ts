@@ -1,6 +1,6 @@
 // The signed-in session: what is kept in the keychain for a profile, and the token-free summary of
 // it that the CLI, the app's renderer and logs may see.
-import type { StoredDpopKey } from '../provider/dpop.js';
+import type { StoredDpopKey } from './dpop-key.js';
 import type { ProviderSettings } from '../config/settings.js';
 
 /** The provider settings a session was signed in with (the redirect URI as used): for renewal, sign-out and signing in again. */

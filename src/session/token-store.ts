@@ -1,6 +1,6 @@
 // The token vault: one keychain entry set per profile. A profile isolates one sign-in (the app's,
 // a script's, a test's) from every other.
-import { isStoredDpopKey } from '../provider/dpop.js';
+import { isStoredDpopKey } from './dpop-key.js';
 import { debug } from '../common/debug.js';
 import { ConnectError } from '../common/errors.js';
 import type { SecretStore } from '../secret-store/store.js';

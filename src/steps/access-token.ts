@@ -5,7 +5,6 @@ import { ConnectError, ProviderError } from '../common/errors.js';
 import { acquireProfileLock, type LockOptions } from '../session/profile-lock.js';
 import { nowSeconds, type StoredSession } from '../session/session.js';
 import { resolveSettings } from '../config/settings.js';
-import { RefusedWithoutReason, renew } from './refresh.js';
 import type { TokenStore } from '../session/token-store.js';
 import { IDENTITY } from '../config/identity.js';
 
@@ -54,6 +53,8 @@ async function refreshUnderLock(
   force: boolean,
   lock: LockOptions | undefined,
 ): Promise<StoredSession> {
+  // The protocol code loads only when a renewal is due: a fresh token is handed out without it.
+  const { RefusedWithoutReason, renew } = await import('./refresh.js');
   const held = await acquireProfileLock(profile, { holdMs: holdMsFor(seen), ...lock });
   try {
     // Another process may have renewed (and rotated) the tokens while this one waited for the lock.

@@ -25,6 +25,7 @@ import { fromOpenIdClient } from '../provider/openid-errors.js';
 import { nowSeconds, type StoredSession } from '../session/session.js';
 import { resolveSettings } from '../config/settings.js';
 import { revokeQuietly } from './sign-out.js';
+import { notice } from './refresh-notice.js';
 import { checkIssuedToken } from './token-exchange.js';
 import type { TokenStore } from '../session/token-store.js';
 
@@ -32,30 +33,6 @@ import type { TokenStore } from '../session/token-store.js';
 export const SAVE_PATIENCE_MS = 10 * 60_000;
 /** When a keychain that has not answered is reported (stderr in the CLI, the window in the app). */
 export const SAVE_NOTICE_AFTER_MS = 5000;
-
-/** `waiting`: the keychain has not taken the renewed tokens yet (true), or now has (false). */
-export interface RefreshNotice {
-  waiting: boolean;
-  message: string;
-}
-type NoticeListener = (notice: RefreshNotice) => void;
-const noticeListeners = new Set<NoticeListener>();
-
-/** Hear what a renewal has to tell the user while it goes on (a keychain that does not answer). */
-export function onRefreshNotice(listener: NoticeListener): () => void {
-  noticeListeners.add(listener);
-  return () => noticeListeners.delete(listener);
-}
-
-function notice(waiting: boolean, message: string): void {
-  for (const listener of noticeListeners) {
-    try {
-      listener({ waiting, message });
-    } catch {
-      // a listener's failure is its own
-    }
-  }
-}
 
 /** What a renewal needs from the profile lock it runs under: to say it needs longer. */
 export interface Holding {

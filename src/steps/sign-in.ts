@@ -8,7 +8,7 @@ import { systemBrowser, type BrowserOpener } from '../browser/opener.js';
 import { debug } from '../common/debug.js';
 import { discover } from '../provider/discovery.js';
 import { dpopAlgorithm, newDpopKey } from '../provider/dpop.js';
-import { ConnectError } from '../common/errors.js';
+import { ConnectError, noPendingAttempt } from '../common/errors.js';
 import { CustomSchemeReceiver } from '../redirect-receiver/custom-scheme.js';
 import { LoopbackReceiver } from '../redirect-receiver/loopback.js';
 import { OobAutoReceiver } from '../redirect-receiver/oob-auto.js';
@@ -90,10 +90,6 @@ export function receiverFor(settings: ResolvedSettings, appName?: string): Redir
 /** Errors after which another response may still sign the user in (paste again, keep watching). */
 const RESPONSE_ERRORS = new Set(['invalid_grant', 'state_mismatch', 'invalid_response', 'invalid_code']);
 
-/** The error for a code or URL that arrived with no sign-in waiting for it. */
-export function noPendingAttempt(what: string): ConnectError {
-  return new ConnectError('no_pending_attempt', `${what} arrived while no sign-in was waiting for it; it was ignored.`);
-}
 
 /** The new session: its tokens, and the settings it was signed in with (for refresh, revoke, logout and signing in again). */
 export function withSettings(tokens: SessionTokens, settings: ResolvedSettings, given: ProviderSettings): StoredSession {
