@@ -39,7 +39,7 @@ async function otherHolder(profile: string, options: { holdMs?: number; expectMs
   const dir = mkdtempSync(join(tmpdir(), 'connect-holder-'));
   const script = `
     import { writeFileSync } from 'node:fs';
-    import { acquireProfileLock } from ${distUrl('profile-lock.js')};
+    import { acquireProfileLock } from ${distUrl('session/profile-lock.js')};
     const [profile, dir, options] = process.argv.slice(1);
     const { holdMs, expectMs, forMs, renewMs } = JSON.parse(options);
     const lock = await acquireProfileLock(profile, { holdMs, renewMs });
@@ -93,7 +93,7 @@ describe('profile lock', () => {
     writeFileSync(log, '');
     const script = `
       import { appendFileSync } from 'node:fs';
-      import { acquireProfileLock } from ${distUrl('profile-lock.js')};
+      import { acquireProfileLock } from ${distUrl('session/profile-lock.js')};
       const [profile, log] = process.argv.slice(1);
       for (let turn = 0; turn < 3; turn++) {
         const lock = await acquireProfileLock(profile, { renewMs: 5 });
@@ -270,8 +270,8 @@ async function inTinyFileSystem(mountOptions: string, steps: string): Promise<Re
     `import * as fs from 'node:fs';
     import { execFileSync } from 'node:child_process';
     import { join } from 'node:path';
-    import { acquireProfileLock } from ${distUrl('profile-lock.js')};
-    import { runtimeDir, runtimeDirCandidates, ownPrivateFolder } from ${distUrl('runtime-dir.js')};
+    import { acquireProfileLock } from ${distUrl('session/profile-lock.js')};
+    import { runtimeDir, runtimeDirCandidates, ownPrivateFolder } from ${distUrl('session/runtime-dir.js')};
     const mnt = process.argv[2];
     const out = (value) => process.stdout.write(JSON.stringify(value));
     ${steps}`,

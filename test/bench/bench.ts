@@ -197,6 +197,35 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
   record('oob:auto watching while idle', '% of one core', [idle], '≤ 0.5 %');
 }
 
+/** Runs a command, reads the peak RSS (VmHWM) of it and of every process it starts while they run, and prints their sum (KB) and how many there were. */
+const MEMORY_PROBE = `import os, subprocess, sys, time
+def tree(root):
+    kids = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit(): continue
+        try:
+            with open(f'/proc/{d}/stat') as f: ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except OSError: continue
+        kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop(); out.append(p); todo.extend(kids.get(p, []))
+    return out
+def hwm(pid):
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'): return int(line.split()[1])
+    except OSError: return None
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+peaks = {}
+while p.poll() is None:
+    for pid in tree(p.pid):
+        v = hwm(pid)
+        if v: peaks[pid] = max(peaks.get(pid, 0), v)
+    time.sleep(0.002)
+print(sum(peaks.values()), len(peaks))`;
+
 // 4. CLI cold start, against Node's own start measured in the same run, in turns: `node -e 0`,
 // `connect-login status` and `connect-login token` with a fresh token (a child measured by the kernel).
 {
@@ -219,14 +248,29 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
       rss[name].push(Number(out[1]) / 1024);
     }
   }
+  // Memory: every process a command starts (the CLI, and on Linux the keychain helper), each one's
+  // peak RSS (VmHWM) read from /proc while it runs, added up. Polling costs time, so apart from the
+  // runs above, which time the start.
+  const sums: Record<'status' | 'token', number[]> = { status: [], token: [] };
+  const processes = new Set<number>();
+  for (let i = 0; i < 6; i++) {
+    for (const name of ['status', 'token'] as const) {
+      const out = spawnSync('python3', ['-c', MEMORY_PROBE, ...runs[name]], { encoding: 'utf8' }).stdout.trim().split(' ');
+      sums[name].push(Number(out[0]) / 1024);
+      processes.add(Number(out[1]));
+    }
+  }
   await store.remove('bench-cli');
+  for (const name of ['status', 'token'] as const) {
+    record(`CLI memory: connect-login ${name}, peak RSS of all its processes (${[...processes].join(' or ')}) added up`, 'MB', sums[name], '≤ 60 MB');
+  }
   const floor = quantile(wall.node, 0.5);
   record('node -e 0 (the floor for a CLI start)', 'ms', wall.node);
   for (const name of ['status', 'token'] as const) {
     record(`CLI cold start: connect-login ${name}`, 'ms', wall[name]);
     record(`CLI cold start: connect-login ${name} / node -e 0`, 'ratio', [quantile(wall[name], 0.5) / floor], '≤ 1.5');
   }
-  record('CLI cold start: peak RSS of connect-login status (the largest process)', 'MB', rss.status, '≤ 60 MB');
+  record('CLI cold start: peak RSS of connect-login status (the largest process)', 'MB', rss.status);
 }
 
 // 5. Refresh: latency, and 100 concurrent getAccessToken() → refresh requests.

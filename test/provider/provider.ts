@@ -9,6 +9,16 @@ import { tokenLogout } from './token-logout.js';
 import { webFingerResponder } from './webfinger.js';
 import { protectedResource } from './resource.js';
 import { IDENTITY } from '../../src/config/identity.js';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Each test file (one process, and the CLIs it starts) keeps its own provider cache: the files run
+// one after another, and a port one file's provider had is handed out again to the next one's, whose
+// issuer URL is then the same. A document kept from the first would describe the second.
+if (process.env.CONNECT_TEST_SESSION && process.env.XDG_CACHE_HOME) {
+  mkdirSync(process.env.XDG_CACHE_HOME, { recursive: true });
+  process.env.XDG_CACHE_HOME = mkdtempSync(join(process.env.XDG_CACHE_HOME, 'test-'));
+}
 
 /** The demo's public client: its id is the app's scheme (identity.json), the provider's convention for Mac clients. */
 export const PUBLIC_CLIENT_ID = IDENTITY.scheme;

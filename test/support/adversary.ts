@@ -95,7 +95,8 @@ export async function startAdversary(options: TestProviderOptions = {}): Promise
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
   const providerKey = rsaSigningKey();
-  const provider = await startTestProvider({ ...options, issuer, jwks: { keys: [providerKey] } });
+  // Whether clients may keep its answers is the adversary's to say (`cacheable`), not the provider's.
+  const provider = await startTestProvider({ ...options, issuer, jwks: { keys: [providerKey] }, cacheable: true });
   const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keys = {
     provider: { jwk: providerKey, alg: 'RS256' as const },

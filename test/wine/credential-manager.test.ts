@@ -23,7 +23,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Another node.exe reads the profile through the project's vault and prints what it found. */
 async function readInAnotherProcess(profile: string): Promise<{ accessTokenDigest: string | null }> {
   const script = `
-    const { TokenStore } = await import(${JSON.stringify(new URL('../../src/token-store.js', import.meta.url).href)});
+    const { TokenStore } = await import(${JSON.stringify(new URL('../../src/session/token-store.js', import.meta.url).href)});
     const { keychainStore } = await import(${JSON.stringify(new URL('../../src/secret-store/keychain.js', import.meta.url).href)});
     const { createHash } = await import('node:crypto');
     const session = await new TokenStore(keychainStore(${JSON.stringify(SERVICE)})).load(${JSON.stringify(profile)});
