@@ -142,6 +142,13 @@ export interface ConnectClient {
   dispose(): void;
 }
 
+/** The longest a Node timer waits (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A background renewal that failed without signing out (network, keychain) is tried again after this. */
+const RETRY_AFTER_FAILURE_MS = 60_000;
+/** Failures of a renewal after which the session is certainly still there: no need to read the keychain again. */
+const NEVER_SIGNS_OUT = new Set<string>(['keychain_unavailable', 'stored_session_invalid', 'network_error', 'timeout', 'cancelled']);
+
 /** What any sign-in in progress takes: the browser's adds the code, the URL and the reopening. */
 type Attempt = Pick<SignInAttempt, 'result' | 'submitCode' | 'deliverRedirect' | 'reopenBrowser' | 'cancel'>;
 
@@ -151,7 +158,13 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
   const store = options.store ?? new TokenStore(keychainStore(options.keychainService));
   const listeners = new Set<(event: ClientEvent) => void>();
   const emit = (event: ClientEvent) => {
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a listener's failure is its own: the client's state goes on
+      }
+    }
   };
   // The attempt in progress: set at once (before its settings are read), so Cancel works right away.
   let pending: { kind: AttemptKind; attempt: Promise<Attempt> } | undefined;
@@ -170,14 +183,29 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
   /** Keep the session, and with keepFresh schedule its renewal shortly before the access token expires. */
   const remember = (session: StoredSession | null) => {
     known = session;
-    clearTimeout(timer);
     const due = options.keepFresh && session?.refreshToken ? refreshDueAt(session) : null;
-    if (due === null) return;
-    timer = setTimeout(() => void renew(false, true).catch(() => {}), Math.max(1000, due * 1000 - Date.now()));
+    schedule(due === null ? null : due * 1000 - Date.now());
+  };
+
+  /** The next background renewal in `ms` (null: none). Timers take at most 2^31-1 ms; later is re-armed then. */
+  const schedule = (ms: number | null) => {
+    clearTimeout(timer);
+    if (ms === null) return;
+    const wait = Math.min(Math.max(1000, ms), MAX_TIMER_MS);
+    timer = setTimeout(() => {
+      if (wait < ms) return schedule(ms - wait);
+      // A renewal that failed without signing out (the network, the keychain) is tried again later.
+      void renew(false, true).catch(() => {
+        if (known) schedule(RETRY_AFTER_FAILURE_MS);
+      });
+    }, wait);
     timer.unref();
   };
 
+  // Sessions announced by onRenewed, so that renew() does not announce them again.
+  const renewedHere = new WeakSet<StoredSession>();
   const onRenewed = (session: StoredSession) => {
+    renewedHere.add(session);
     remember(session);
     emit({ type: 'refreshed', session: summarize(session) });
   };
@@ -185,18 +213,27 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
   /** A renewal when due (or now, with force); `background`: nobody waits for it, so a failure is an `error` event. */
   const renew = async (force: boolean, background = false): Promise<StoredSession> => {
     try {
+      const before = known;
       const session = await freshSession(store, profile, { force, onRenewed });
       remember(session);
+      // Renewed by another process (onRenewed speaks for renewals made here): say so too.
+      if (before && before !== session && known === session && before.accessToken !== session.accessToken && !renewedHere.has(session)) {
+        emit({ type: 'refreshed', session: summarize(session) });
+      }
       return session;
     } catch (error) {
       if (background && error instanceof ConnectError) emit({ type: 'error', error });
       // Signed out by the renewal (refresh token refused, renewed tokens not trusted): the keychain
-      // says so, whatever the error's code.
-      const gone = await store.load(profile).then(
-        (stored) => stored === null,
-        () => false,
-      );
-      if (gone && known !== null) {
+      // says so, whatever the error's code. Errors that never sign out are not asked about twice.
+      const code = error instanceof ConnectError ? error.code : undefined;
+      const gone =
+        code === 'not_signed_in' ||
+        (!NEVER_SIGNS_OUT.has(code as string) &&
+          (await store.load(profile).then(
+            (stored) => stored === null,
+            () => false,
+          )));
+      if (gone && known) {
         remember(null);
         emit({ type: 'signed-out', result: null });
       }
@@ -209,11 +246,12 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
     if (pending) throw new ConnectError('sign_in_in_progress', 'A sign-in is already in progress.');
     const attempt = begin();
     pending = { kind, attempt };
-    emit({ type: 'attempt-changed', attempt: kind });
     try {
+      emit({ type: 'attempt-changed', attempt: kind });
       const summary = await (await attempt).result;
+      // The session as stored (for status and keepFresh); the sign-in stands even if this read fails.
       known = undefined;
-      remember(await store.load(profile));
+      await store.load(profile).then(remember, () => undefined);
       emit({ type: 'signed-in', session: summary });
       return summary;
     } finally {

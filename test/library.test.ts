@@ -153,6 +153,28 @@ describe('createClient: one client owns the attempt, the session and its renewal
     }
   });
 
+  test('an issuer typed with a trailing slash: the session keeps the provider\'s own, so a renewal\'s ID token matches it; a renewal by another process is told as refreshed', async () => {
+    const profile = profileFor('library-issuer-slash');
+    const client = createClient({
+      settings: { issuer: `${provider.issuer}/`, clientId: provider.publicClientId },
+      profile,
+      store,
+      browser: systemBrowser({ BROWSER: browserUser({ user: 'alice' }).BROWSER }),
+    });
+    const events: ClientEvent[] = [];
+    client.on((event) => events.push(event));
+    assert.equal((await client.signIn()).issuer, provider.issuer);
+    await client.refresh();
+    assert.equal((await client.status())?.issuer, provider.issuer, 'still signed in after a renewal with an ID token');
+    const seen = events.filter((e) => e.type === 'refreshed').length;
+    // Another process renews (the same core, outside this client): the client's next call says so.
+    const { getAccessToken: renewElsewhere } = await import('../src/steps/access-token.js');
+    const elsewhere = await renewElsewhere(store, profile, { force: true });
+    assert.equal(await client.getAccessToken(), elsewhere);
+    assert.equal(events.filter((e) => e.type === 'refreshed').length, seen + 1);
+    await client.signOut();
+  });
+
   test('without settings, a sign-in uses the ones the profile last signed in with; never signed in: invalid_settings', async () => {
     const profile = profileFor('library-again');
     const browser = systemBrowser({ BROWSER: browserUser({ user: 'bob' }).BROWSER });

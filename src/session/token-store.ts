@@ -45,7 +45,8 @@ function fromVersion1(value: unknown): unknown {
   const { version: _version, issuer, clientId, redirectUri, clientSecret, endpoints, logoutMethod, postLogoutRedirectUri, requestTimeoutSeconds, resourceOrigins, dpopMode, ...tokens } = v;
   const scope = typeof v.scope === 'string' && !v.scope.split(' ').includes('openid') ? `openid ${v.scope}` : v.scope;
   const settings = Object.fromEntries(
-    Object.entries({ issuer, clientId, redirectUri, scope, clientSecret, endpoints, logoutMethod, postLogoutRedirectUri, requestTimeoutSeconds, resourceOrigins, dpop: dpopMode }).filter(
+    // DPoP was off unless asked for when version 1 was written: signing in again keeps it so.
+    Object.entries({ issuer, clientId, redirectUri, scope, clientSecret, endpoints, logoutMethod, postLogoutRedirectUri, requestTimeoutSeconds, resourceOrigins, dpop: dpopMode ?? 'off' }).filter(
       ([, field]) => field !== undefined,
     ),
   );

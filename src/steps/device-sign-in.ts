@@ -102,7 +102,7 @@ export async function deviceSignIn(options: DeviceSignInOptions): Promise<Sessio
     }
     throw err;
   }
-  const session = withSettings(await sessionFrom(config, tokens, settings.scope, dpop), settings, options.settings);
+  const session = withSettings(await sessionFrom(config, tokens, settings.scope, dpop), settings, options.settings, config);
   await saveOrRevoke(store, profile, session, config);
   return summarize(session);
 }

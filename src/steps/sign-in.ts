@@ -91,10 +91,14 @@ export function receiverFor(settings: ResolvedSettings, appName?: string): Redir
 const RESPONSE_ERRORS = new Set(['invalid_grant', 'state_mismatch', 'invalid_response', 'invalid_code']);
 
 
-/** The new session: its tokens, and the settings it was signed in with (for refresh, revoke, logout and signing in again). */
-export function withSettings(tokens: SessionTokens, settings: ResolvedSettings, given: ProviderSettings): StoredSession {
-  const { issuer, clientId, redirectUri, scope } = settings;
-  return storedSession(tokens, given, { issuer, clientId, redirectUri, scope });
+/**
+ * The new session: its tokens, and the settings it was signed in with (for refresh, revoke, logout
+ * and signing in again). The issuer is the provider's own (its discovery document's), not as typed:
+ * a renewed ID token's `iss` is compared with it.
+ */
+export function withSettings(tokens: SessionTokens, settings: ResolvedSettings, given: ProviderSettings, config: oidc.Configuration): StoredSession {
+  const { clientId, redirectUri, scope } = settings;
+  return storedSession(tokens, given, { issuer: config.serverMetadata().issuer, clientId, redirectUri, scope });
 }
 
 /**
@@ -213,7 +217,7 @@ export function startSignIn(options: SignInOptions): SignInAttempt {
             issRequired: server.authorization_response_iss_parameter_supported === true,
           });
           emit({ type: 'exchanging' });
-          const session = withSettings(await exchangeCode({ config, request, scope: settings.scope, ...(dpop ? { dpop } : {}) }, candidate.params), settings, options.settings);
+          const session = withSettings(await exchangeCode({ config, request, scope: settings.scope, ...(dpop ? { dpop } : {}) }, candidate.params), settings, options.settings, config);
           await saveOrRevoke(store, profile, session, config);
           finished = true;
           await candidate.settle({ ok: true, displayName: displayName(session.claims) });

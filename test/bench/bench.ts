@@ -101,7 +101,7 @@ async function freshResponse(config: oidc.Configuration, redirectUri: string, re
     const a = await freshResponse(config, redirectUri, receive);
     let t = performance.now();
     checkAuthorizationResponse(a.params, { state: a.request.state, issuer: provider.issuer, issRequired: true });
-    const session = withSettings(await exchangeCode({ config, request: a.request, scope: settings.scope }, a.params), settings, { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri });
+    const session = withSettings(await exchangeCode({ config, request: a.request, scope: settings.scope }, a.params), settings, { issuer: provider.issuer, clientId: provider.publicClientId, redirectUri }, config);
     await store.save('bench-exchange', session);
     if (i >= 2) ours.push(performance.now() - t);
 
