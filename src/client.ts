@@ -217,7 +217,7 @@ export function createClient(options: ClientOptions = {}): ConnectClient {
       const session = await freshSession(store, profile, { force, onRenewed });
       remember(session);
       // Renewed by another process (onRenewed speaks for renewals made here): say so too.
-      if (before && before !== session && known === session && before.accessToken !== session.accessToken && !renewedHere.has(session)) {
+      if (before && before.accessToken !== session.accessToken && !renewedHere.has(session)) {
         emit({ type: 'refreshed', session: summarize(session) });
       }
       return session;

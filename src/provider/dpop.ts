@@ -58,8 +58,24 @@ export async function newDpopKey(config: oidc.Configuration, alg: DpopAlg): Prom
   return { handle: await dpopHandle(config, key), key };
 }
 
-/** The key pair of a stored key, its private half imported as not extractable. */
-async function importPair(key: StoredDpopKey): Promise<{ privateKey: webcrypto.CryptoKey; publicKey: webcrypto.CryptoKey }> {
+type KeyPair = { privateKey: webcrypto.CryptoKey; publicKey: webcrypto.CryptoKey };
+
+/** The key pair of a stored key, imported once per process (every call with a bound token signs with it). */
+const pairs = new Map<string, Promise<KeyPair>>();
+function importPair(key: StoredDpopKey): Promise<KeyPair> {
+  const id = JSON.stringify(key.publicJwk);
+  let pair = pairs.get(id);
+  if (!pair) {
+    pair = importNow(key);
+    pair.catch(() => pairs.delete(id));
+    if (pairs.size >= 20) pairs.delete(pairs.keys().next().value as string);
+    pairs.set(id, pair);
+  }
+  return pair;
+}
+
+/** Its private half imported as not extractable. */
+async function importNow(key: StoredDpopKey): Promise<KeyPair> {
   const algorithm = params(key.alg, false);
   try {
     const privateKey = await webcrypto.subtle.importKey('jwk', key.privateJwk, algorithm, false, ['sign']);
