@@ -8,7 +8,7 @@
 // - Before `ready`, only what must come first: the page's privileged scheme, the sandbox, the
 //   single-instance lock, and the handlers for URLs the OS hands over (`open-url` may come before
 //   `ready` on macOS; Windows and Linux put the URL in argv, of the first or a second instance).
-import { app, BrowserWindow, dialog, ipcMain, protocol, screen, session, shell, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, screen, session, shell } from 'electron';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,6 @@ import { DEMO_CLIENT_ID, createDesktopClient, type DesktopClient, type DesktopCl
 import { setDebugSink } from '../src/common/debug.js';
 import { IDENTITY } from '../src/config/identity.js';
 import { classifyRedirectUri } from '../src/config/redirect-uri.js';
-import { setKeychainHelperLauncher } from '../src/secret-store/keychain.js';
 import { setWindowTitleHost } from '../src/window-titles/open.js';
 import { PAGE_SCHEME, PAGE_SCHEME_PRIVILEGES, PAGE_URL, pageHandler } from './page-protocol.js';
 import { schemeRegistrar } from './os-scheme.js';
@@ -105,19 +104,6 @@ app.enableSandbox();
 app.setName(IDENTITY.productName);
 app.setPath('userData', join(app.getPath('appData'), IDENTITY.folderName));
 
-// The packaged app has the runAsNode fuse off, so the Linux keychain helper (a process that can be
-// killed when the Secret Service hangs) runs as an Electron utility process instead of a Node fork.
-// It is started on the first keychain call, which comes after `ready` (utilityProcess needs it).
-setKeychainHelperLauncher((script, args) => {
-  const child = utilityProcess.fork(script, args, { serviceName: 'connect-keychain', stdio: 'ignore' });
-  return {
-    send: (request) => child.postMessage(request),
-    onMessage: (listener) => child.on('message', listener),
-    onExit: (listener) => child.on('exit', listener),
-    kill: () => void child.kill(),
-    setBusy: () => {},
-  };
-});
 // Chromium's message loop delivers Windows' win events; on macOS the app asks for Screen Recording.
 setWindowTitleHost('app');
 

@@ -33,7 +33,9 @@ describe('packaging', () => {
       '/dist/renderer/app.js',
       '/dist/renderer/styles.css',
       '/dist/src/steps/sign-in.js',
-      '/dist/src/secret-store/keychain-helper.js',
+      '/dist/src/secret-store/secret-service.js',
+      '/dist/src/secret-store/dbus.js',
+      '/dist/src/secret-store/native-keychain.js',
     ]) {
       assert.ok(files.includes(file), `${file} is packaged`);
     }

@@ -395,7 +395,7 @@ describe('what the app says unasked', () => {
   test('a keychain call that waits shows the keychain notice until it is done', async () => {
     // Calls in this process, as on macOS and Windows, reported as waiting at once (the real
     // threshold, 2 s, and the wait itself are tested in secret-store.test.ts).
-    const api = client({ store: new TokenStore(keychainStore(undefined, { isolate: false, waitingAfterMs: 0 })) });
+    const api = client({ store: new TokenStore(keychainStore(undefined, { waitingAfterMs: 0 })) });
     const page = await host.open(windows, api, 'light');
     await page.locator('#signed-out').waitFor();
     // Record each change of the notice's visibility (it may show and hide quicker than a poll).

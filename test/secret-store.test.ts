@@ -1,6 +1,9 @@
 // The keychain seam against the real Secret Service (a throwaway GNOME Keyring in the test session).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ConnectError } from '../src/common/errors.js';
 import { chunkedStore } from '../src/secret-store/chunked.js';
@@ -34,6 +37,100 @@ describe('OS keychain', () => {
   });
   // An unreachable keychain is tested through the CLI, in a process of its own (cli-login.test.ts):
   // the library keeps one D-Bus connection per process.
+
+  test('entries are the keyring crate\'s own items: either reads what the other wrote (earlier versions used it on Linux)', async () => {
+    const { AsyncEntry } = await import('@napi-rs/keyring');
+    const store = keychainEntries(SERVICE);
+    const pinned = { linux: { store: 'secret-service' as const } };
+    const older = account();
+    await new AsyncEntry(SERVICE, older, pinned).setPassword('written by the crate, é');
+    assert.equal(await store.get(older), 'written by the crate, é');
+    assert.ok((await store.list()).includes(older));
+    await store.set(older, 'overwritten here');
+    assert.equal(await new AsyncEntry(SERVICE, older, pinned).getPassword(), 'overwritten here', 'the same item, not a second one');
+    const newer = account();
+    await store.set(newer, 'written here');
+    assert.equal(await new AsyncEntry(SERVICE, newer, pinned).getPassword(), 'written here');
+    assert.equal(await store.delete(older), true);
+    assert.equal(await new AsyncEntry(SERVICE, older, pinned).getPassword(), null);
+    assert.equal(await new AsyncEntry(SERVICE, newer, pinned).deleteCredential(), true);
+    assert.equal(await store.get(newer), null);
+  });
+});
+
+/** Runs a keychain call in a process of its own against another bus; what it returned or threw, and how long the process ran. */
+async function callIn(env: NodeJS.ProcessEnv, call: string): Promise<{ outcome: string; ms: number }> {
+  const { execFile } = await import('node:child_process');
+  const script = `
+    const { keychainEntries } = await import(${JSON.stringify(new URL('../src/secret-store/keychain.js', import.meta.url).href)});
+    const store = keychainEntries(${JSON.stringify(SERVICE)}, { timeoutMs: 1000 });
+    try { console.log(JSON.stringify(await ${call})); } catch (error) { console.log(error.code + ': ' + error.message); }`;
+  const started = Date.now();
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, timeout: 30_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+  );
+  return { outcome: stdout.trim(), ms: Date.now() - started };
+}
+
+describe('a keychain that cannot serve: a clear error, and the process ends as usual', () => {
+  test('a bus that never answers: the call fails after its timeout, and the process exits at once', async () => {
+    const { createServer } = await import('node:net');
+    const dir = mkdtempSync(join(tmpdir(), 'connect-silent-bus-'));
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(join(dir, 'bus'), resolve));
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'bus')}` }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: Could not read from the Secret Service keyring .*: it did not answer within 1 seconds\. Tokens are kept only in the system keychain/);
+      // Node alone starts in well under a second: the process did not wait on the silent bus.
+      assert.ok(ms < 3500, `the process ran ${ms} ms`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  test('a bus without a Secret Service: said in words', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'connect-bare-bus-'));
+    // A session bus of its own, with no service it could start on demand.
+    writeFileSync(
+      join(dir, 'bus.conf'),
+      `<busconfig><type>session</type><listen>unix:path=${join(dir, 'bus')}</listen><auth>EXTERNAL</auth>` +
+        '<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>',
+    );
+    const daemon = spawn('dbus-daemon', [`--config-file=${join(dir, 'bus.conf')}`, '--nofork', '--print-address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => daemon.stdout.once('data', resolve));
+      const { outcome } = await callIn({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'bus')}` }, 'store.set("x", "y")');
+      assert.match(outcome, /^keychain_unavailable: Could not write to the Secret Service keyring .*: no Secret Service runs on the session bus \(GNOME Keyring, KWallet or KeePassXC provide one\)\./);
+    } finally {
+      daemon.kill();
+    }
+  });
+
+  test('no session bus at all, or a bus that talks nonsense: said in words', async () => {
+    const none = await callIn({ DBUS_SESSION_BUS_ADDRESS: '', XDG_RUNTIME_DIR: '/nonexistent' }, 'store.list()');
+    assert.match(none.outcome, /^keychain_unavailable: Could not list the entries of the Secret Service keyring .*: there is no D-Bus session bus \(DBUS_SESSION_BUS_ADDRESS is not set\)\./);
+    const tcp = await callIn({ DBUS_SESSION_BUS_ADDRESS: 'tcp:host=127.0.0.1,port=9' }, 'store.list()');
+    assert.match(tcp.outcome, /names no Unix socket this client can use/);
+
+    const { createServer } = await import('node:net');
+    const dir = mkdtempSync(join(tmpdir(), 'connect-noise-bus-'));
+    // It accepts the user, then answers Hello with bytes that are no D-Bus message.
+    const noisy = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('OK 0123456789abcdef0123456789abcdef\r\n');
+        socket.once('data', () => socket.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+      });
+    });
+    await new Promise<void>((resolve) => noisy.listen(join(dir, 'bus'), resolve));
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'bus')}` }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: .*: the bus sent something that is not a D-Bus message\./);
+      assert.ok(ms < 3500, `the process ran ${ms} ms`);
+    } finally {
+      noisy.close();
+    }
+  });
 });
 
 describe('values larger than one entry holds (Windows Credential Manager: 2,560 bytes)', () => {
@@ -79,7 +176,7 @@ describe('values larger than one entry holds (Windows Credential Manager: 2,560 
   });
 });
 
-describe('a keychain waiting for the user (macOS and Windows: calls in this process)', () => {
+describe('a keychain waiting for the user', () => {
   test('a call the user is asked about is reported as waiting, then completes', async () => {
     const { startSlowBus } = await import('./support/slow-bus.js');
     const { execFile } = await import('node:child_process');
@@ -93,7 +190,7 @@ describe('a keychain waiting for the user (macOS and Windows: calls in this proc
       const started = Date.now();
       const seen = [];
       onKeychainWaiting((waiting) => seen.push([waiting, Date.now() - started]));
-      const store = keychainEntries(${JSON.stringify(SERVICE)}, { isolate: false, waitingAfterMs: 500 });
+      const store = keychainEntries(${JSON.stringify(SERVICE)}, { waitingAfterMs: 500 });
       let outcome;
       try {
         await store.set(${JSON.stringify(name)}, 'written while the user was asked');
@@ -122,7 +219,7 @@ describe('a keychain waiting for the user (macOS and Windows: calls in this proc
     await store.delete(name);
   });
 
-  test('calls in this process wait up to 2 minutes for the user; helper calls 5 seconds', async () => {
+  test('a wait for the user is bounded by 2 minutes; a call to the Secret Service by 5 seconds', async () => {
     const keychain = await import('../src/secret-store/keychain.js');
     assert.equal(keychain.KEYCHAIN_PROMPT_TIMEOUT_MS, 120_000);
     assert.equal(keychain.KEYCHAIN_TIMEOUT_MS, 5000);

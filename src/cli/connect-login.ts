@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The connect-login executable. On Linux the keychain is reached through a helper process, whose
-// start-up costs about as much as loading the CLI itself: start it first, so that the two overlap,
-// then load and run the CLI (main.ts). main.ts loads the protocol code (openid-client) only for the
-// commands that talk to the provider: status, and token with a fresh token, read the keychain only.
+// The connect-login executable (shipped bundled: build/bundle-cli.mjs). On Linux it starts connecting
+// to the keychain (the session bus, then the Secret Service) first, so that connecting overlaps
+// loading the CLI (main.ts). main.ts loads the protocol code (openid-client) only for the commands
+// that talk to the provider: status, and token with a fresh token, read the keychain only.
 import module from 'node:module';
 import { warmUpKeychain } from '../secret-store/keychain.js';
 

@@ -4,7 +4,6 @@
 // entry, written in one step.) A value longer than `maxChars` is written as parts under a fresh generation
 // name, then the head entry is switched to point at them (the commit), then the old parts are
 // removed: a crash at any point leaves either the old value or the new one readable.
-import { createHash, randomBytes } from 'node:crypto';
 import { ConnectError } from '../common/errors.js';
 import type { SecretStore } from './store.js';
 
@@ -32,7 +31,8 @@ function parseHead(value: string | null): Head | null {
 }
 
 const partName = (account: string, generation: string, index: number) => `${account}~${generation}~${index}`;
-const digestOf = (value: string) => createHash('sha256').update(value).digest('base64url');
+// node:crypto is loaded only for values split into parts: a start that reads one entry does without it.
+const digestOf = async (value: string) => (await import('node:crypto')).createHash('sha256').update(value).digest('base64url');
 
 export function chunkedStore(inner: SecretStore, maxChars: number = DEFAULT_MAX_CHARS): SecretStore {
   const removeParts = async (account: string, head: Head | null) => {
@@ -52,7 +52,7 @@ export function chunkedStore(inner: SecretStore, maxChars: number = DEFAULT_MAX_
         parts.push(part);
       }
       const value = parts.join('');
-      if (!head || parts.length !== head.count || digestOf(value) !== head.digest) {
+      if (!head || parts.length !== head.count || (await digestOf(value)) !== head.digest) {
         throw new ConnectError('stored_session_invalid', 'A saved keychain entry is incomplete or damaged; sign in again.');
       }
       return value;
@@ -63,12 +63,12 @@ export function chunkedStore(inner: SecretStore, maxChars: number = DEFAULT_MAX_
       if (value.length <= maxChars && !value.startsWith(MARK)) {
         await inner.set(account, value);
       } else {
-        const generation = randomBytes(6).toString('hex');
+        const generation = (await import('node:crypto')).randomBytes(6).toString('hex');
         const count = Math.ceil(value.length / maxChars);
         for (let i = 0; i < count; i++) {
           await inner.set(partName(account, generation, i), value.slice(i * maxChars, (i + 1) * maxChars));
         }
-        await inner.set(account, `${MARK}${generation}:${count}:${digestOf(value)}`);
+        await inner.set(account, `${MARK}${generation}:${count}:${await digestOf(value)}`);
       }
       await removeParts(account, previous);
     },

@@ -1,26 +1,22 @@
-// The OS keychain through @napi-rs/keyring's keytar-compatible entry API: Credential Manager on
-// Windows, Keychain on macOS, Secret Service on Linux. On Linux the store is pinned to Secret Service
-// (the library's default silently falls back to the kernel keyring, which loses everything at logout)
-// and the calls run in a helper process (keychain-helper.ts), because a hanging Secret Service would
-// otherwise freeze this process; a helper call has a 5-second timeout. On macOS and Windows the calls
-// run in this process, off its main thread, and a call may be waiting for the user: macOS asks
-// whether the app may use its keychain items (first use, unsigned builds, after an update). Those
-// calls get a long bound (2 minutes), and after 2 seconds listeners hear that the keychain is
-// waiting (the app shows "waiting for keychain permission"). A call that runs out fails with
-// `keychain_unavailable`.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The OS keychain: the Secret Service on Linux, spoken over D-Bus by secret-service.ts (never the
+// kernel keyring, which loses everything at logout), each call to it bounded by 5 seconds; Credential
+// Manager on Windows and Keychain on macOS through @napi-rs/keyring (native-keychain.ts), off this
+// process's main thread. A call may be waiting for the user: macOS asks whether the app may use its
+// keychain items (first use, unsigned builds, after an update), and a locked Linux keyring shows its
+// unlock prompt. Those waits get a long bound (2 minutes), and after 2 seconds listeners hear that
+// the keychain is waiting (the app shows "waiting for keychain permission"). A call that runs out
+// fails with `keychain_unavailable`.
 import { ConnectError } from '../common/errors.js';
 import { IDENTITY } from '../config/identity.js';
 import { chunkedStore, maxEntryChars } from './chunked.js';
-import type { HelperRequest, HelperResponse } from './keychain-helper.js';
+import { connectSecretService, secretServiceEntries } from './secret-service.js';
 import type { SecretStore } from './store.js';
 
 /** The keychain service the tokens are kept under (identity.json). */
 export const DEFAULT_SERVICE = IDENTITY.keychainService;
-/** A call through the helper process (Linux): the Secret Service answers at once or is stuck. */
+/** One call to the Secret Service (Linux): it answers at once or is stuck. */
 export const KEYCHAIN_TIMEOUT_MS = 5000;
-/** A call in this process (macOS, Windows), which may be waiting for the user to answer a prompt. */
+/** A call that may be waiting for the user to answer a prompt (macOS, Windows; Linux's unlock prompt). */
 export const KEYCHAIN_PROMPT_TIMEOUT_MS = 120_000;
 /** After this long a call is reported as waiting (for the user, or for a slow keychain). */
 export const KEYCHAIN_WAITING_AFTER_MS = 2000;
@@ -66,7 +62,7 @@ async function reportWaiting<T>(work: Promise<T>, afterMs: number): Promise<T> {
   }
 }
 
-type Op = Omit<HelperRequest, 'id'>;
+type Op = { op: 'get' | 'set' | 'delete' | 'list' };
 type Value = string | boolean | string[] | null;
 
 function storeName(platform: NodeJS.Platform): string {
@@ -86,112 +82,6 @@ function unavailable(op: Op['op'], reason: string, cause?: unknown): ConnectErro
   );
 }
 
-/** A running helper, however it was started. */
-export interface HelperChannel {
-  send(request: HelperRequest): void;
-  onMessage(listener: (response: HelperResponse) => void): void;
-  onExit(listener: () => void): void;
-  kill(): void;
-  /** Whether the helper may keep this process alive (only while a call waits for it). */
-  setBusy(busy: boolean): void;
-}
-
-/** Starts the helper script. The default forks Node; Electron's main process supplies a utility process. */
-export type HelperLauncher = (script: string, args: string[]) => HelperChannel;
-
-export const forkHelper: HelperLauncher = (script, args) => {
-  // No execArgv of ours: a program started as `node -e …` or `node --input-type=module` would
-  // hand those to the helper, which would run that program again instead of itself.
-  const child: ChildProcess = fork(script, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json', execArgv: [] });
-  child.on('error', () => child.kill('SIGKILL'));
-  // The helper never keeps this process alive: its process is unreferenced, and its channel is
-  // referenced only while a call waits for an answer.
-  child.unref();
-  child.channel?.unref();
-  return {
-    send: (request) => child.send(request),
-    onMessage: (listener) => child.on('message', listener),
-    onExit: (listener) => child.on('exit', listener),
-    kill: () => child.kill('SIGKILL'),
-    setBusy: (busy) => (busy ? child.channel?.ref() : child.channel?.unref()),
-  };
-};
-
-let launcher: HelperLauncher = forkHelper;
-
-/** Use another way to start the keychain helper (Electron: utilityProcess.fork, since runAsNode is off). */
-export function setKeychainHelperLauncher(launch: HelperLauncher): void {
-  launcher = launch;
-}
-
-/** The helper script's path. */
-export const KEYCHAIN_HELPER_SCRIPT = fileURLToPath(new URL('./keychain-helper.js', import.meta.url));
-
-/** One helper process, started on first use, replaced when it had to be killed. */
-class HelperProcess {
-  #child: HelperChannel | undefined;
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve: (v: Value) => void; reject: (e: Error) => void }>();
-
-  #start(): HelperChannel {
-    const child = launcher(KEYCHAIN_HELPER_SCRIPT, ['--connect-keychain-helper']);
-    child.onMessage((response: HelperResponse) => {
-      const waiter = this.#waiting.get(response.id);
-      if (!waiter) return;
-      this.#waiting.delete(response.id);
-      if (response.ok) waiter.resolve(response.value);
-      else waiter.reject(new Error(response.message));
-    });
-    child.onExit(() => {
-      if (this.#child === child) this.#child = undefined;
-      for (const [id, waiter] of this.#waiting) {
-        this.#waiting.delete(id);
-        waiter.reject(new Error('the keychain helper stopped'));
-      }
-    });
-    return child;
-  }
-
-  #idle(child: HelperChannel): void {
-    if (this.#waiting.size === 0) child.setBusy(false);
-  }
-
-  /** Start the helper now, so that its start-up overlaps other work. */
-  start(): void {
-    this.#child ??= this.#start();
-  }
-
-  call(op: Op, timeoutMs: number): Promise<Value> {
-    const child = (this.#child ??= this.#start());
-    const id = this.#next++;
-    child.setBusy(true);
-    return new Promise<Value>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(id);
-        this.#idle(child);
-        // A helper stuck on the bus is of no more use: kill it; the next call starts a fresh one.
-        child.kill();
-        reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds (it may be starting, or waiting to be unlocked)`));
-      }, timeoutMs);
-      this.#waiting.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          this.#idle(child);
-          resolve(v);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          this.#idle(child);
-          reject(e);
-        },
-      });
-      child.send({ ...op, id });
-    });
-  }
-}
-
-let helper: HelperProcess | undefined;
-
 // One keychain request at a time: keychain daemons are not built for bursts (a hundred parallel
 // lookups have been seen to crash GNOME Keyring), and the requests are quick one by one.
 let queue: Promise<unknown> = Promise.resolve();
@@ -201,47 +91,59 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-async function inProcess(op: Op, timeoutMs: number): Promise<Value> {
-  // Loaded on first use: where calls go through the helper, this process never loads the library.
-  const { runKeychainOp } = await import('./keychain-helper.js');
+/** Bounds a call in this process (macOS, Windows): the library's own calls have no timeout. */
+async function bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`)), timeoutMs);
   });
   try {
-    return await Promise.race([runKeychainOp({ ...op, id: 0 }), timeout]);
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-const isolatedByDefault = () => process.platform === 'linux';
+const useSecretService = () => process.platform === 'linux';
 
 /**
- * Start the keychain helper process ahead of the first call (where calls go through one), so that
- * its start-up overlaps the caller's own. Harmless if no call follows: the helper never keeps this
- * process alive, and ends when it does.
+ * Connect to the keychain ahead of the first call (Linux: the session bus and the Secret Service), so
+ * that connecting overlaps the caller's own start-up. Harmless if no call follows.
  */
 export function warmUpKeychain(): void {
-  if (isolatedByDefault()) (helper ??= new HelperProcess()).start();
+  if (useSecretService()) connectSecretService({ callTimeoutMs: KEYCHAIN_TIMEOUT_MS, promptTimeoutMs: KEYCHAIN_PROMPT_TIMEOUT_MS });
 }
 
 export interface KeychainOptions {
-  /** Per-call timeout. Default 5 s through the helper process, 2 minutes in this process. */
+  /** Per-call timeout. Default: 5 s for a call to the Secret Service (Linux), 2 minutes for a native call (macOS, Windows). */
   timeoutMs?: number;
   /** When a call is reported as waiting (onKeychainWaiting). Default 2 s. */
   waitingAfterMs?: number;
-  /** Run calls in a helper process. Default: on Linux (Secret Service over D-Bus). */
-  isolate?: boolean;
 }
 
 /** One keychain entry per account, as the OS stores it. */
 export function keychainEntries(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
-  const isolate = options.isolate ?? isolatedByDefault();
-  const timeoutMs = options.timeoutMs ?? (isolate ? KEYCHAIN_TIMEOUT_MS : KEYCHAIN_PROMPT_TIMEOUT_MS);
   const waitingAfterMs = options.waitingAfterMs ?? KEYCHAIN_WAITING_AFTER_MS;
-  const run = (op: Op) => (isolate ? (helper ??= new HelperProcess()).call(op, timeoutMs) : inProcess(op, timeoutMs));
-  const call = async (op: Op): Promise<Value> => {
+  let run: (op: Op & { account?: string; value?: string }) => Promise<Value>;
+  if (useSecretService()) {
+    const entries = secretServiceEntries(service, { callTimeoutMs: options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS, promptTimeoutMs: KEYCHAIN_PROMPT_TIMEOUT_MS });
+    run = (op) => {
+      if (op.op === 'get') return entries.get(op.account ?? '');
+      if (op.op === 'set') return entries.set(op.account ?? '', op.value ?? '').then(() => null);
+      if (op.op === 'delete') return entries.delete(op.account ?? '');
+      return entries.list();
+    };
+  } else {
+    const timeoutMs = options.timeoutMs ?? KEYCHAIN_PROMPT_TIMEOUT_MS;
+    run = async (op) => {
+      // Loaded on first use: Linux never loads the native library.
+      const { runNativeOp } = await import('./native-keychain.js');
+      const account = op.account ?? '';
+      const request = op.op === 'list' ? { op: op.op, service } : op.op === 'set' ? { op: op.op, service, account, value: op.value ?? '' } : { op: op.op, service, account };
+      return bounded(runNativeOp(request), timeoutMs);
+    };
+  }
+  const call = async (op: Op & { account?: string; value?: string }): Promise<Value> => {
     try {
       return await reportWaiting(oneAtATime(() => run(op)), waitingAfterMs);
     } catch (error) {
@@ -249,12 +151,12 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
     }
   };
   return {
-    get: async (account) => (await call({ op: 'get', service, account })) as string | null,
+    get: async (account) => (await call({ op: 'get', account })) as string | null,
     set: async (account, value) => {
-      await call({ op: 'set', service, account, value });
+      await call({ op: 'set', account, value });
     },
-    delete: async (account) => (await call({ op: 'delete', service, account })) as boolean,
-    list: async () => (await call({ op: 'list', service })) as string[],
+    delete: async (account) => (await call({ op: 'delete', account })) as boolean,
+    list: async () => (await call({ op: 'list' })) as string[],
   };
 }
 

@@ -1,4 +1,4 @@
-// Fuzz targets: the four parsers that read what an attacker or a broken provider controls. Each is a
+// Fuzz targets: the parsers that read what an attacker or a broken provider controls. Each is a
 // fast-check property with a generator that mixes structured near-misses (the shapes that matter)
 // with raw noise, and a model of what must be accepted. test/fuzz.test.ts runs every target for a
 // short while and replays the saved corpus (test/fuzz/corpus/<target>.json); `npm run fuzz` runs
@@ -17,6 +17,7 @@ import { parsePastedCode } from '../../src/redirect-receiver/oob-paste.js';
 import { classifyRedirectUri } from '../../src/config/redirect-uri.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { MAX_TITLE_CHARS, parseResultTitle } from '../../src/window-titles/parse.js';
+import { decodeMessage, encodeCall, messageLength } from '../../src/secret-store/dbus.js';
 
 export interface FuzzTarget<T> {
   name: string;
@@ -269,4 +270,48 @@ export const configFile: FuzzTarget<string> = {
   },
 };
 
-export const TARGETS = [loopbackRequest, title, redirectUrl, pastedCode, configFile] as Array<FuzzTarget<unknown>>;
+// --- what the session bus sends (the keychain's D-Bus client) -------------------------------------------
+
+/** A reply as a bus sends one: a method call's encoding with the type byte set to METHOD_RETURN. */
+function reply(serial: number, signature: string, body: unknown[]): number[] {
+  const bytes = encodeCall(serial, { destination: ':1.7', path: '/org/freedesktop/secrets', interface: 'org.freedesktop.Secret.Service', member: 'X', signature, body });
+  bytes[1] = 2;
+  return [...bytes];
+}
+
+const busValues = fc.oneof(
+  fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([a, b]) => reply(2, 'ao', [[`/${a.replace(/[^A-Za-z0-9_]/g, '')}`, `/${b.replace(/[^A-Za-z0-9_]/g, '')}`]])),
+  fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 10 }), { maxKeys: 4 }).map((d) => reply(3, 'a{ss}', [d])),
+  fc.uint8Array({ maxLength: 40 }).map((b) => reply(4, '(oayays)', [['/s', Buffer.alloc(0), Buffer.from(b), 'text/plain']])),
+  fc.string({ maxLength: 30 }).map((t) => reply(5, 'v', [{ type: 's', value: t }])),
+);
+
+export const busMessage: FuzzTarget<number[]> = {
+  name: 'bus-message',
+  arbitrary: fc.oneof(
+    // Real replies, then damaged: bytes changed, cut short, or lengths rewritten.
+    fc.tuple(busValues, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.option(fc.nat())).map(([bytes, changes, cut]) => {
+      const out = [...bytes];
+      for (const [at, value] of changes) out[at % out.length] = value;
+      return cut === null ? out : out.slice(0, cut % (out.length + 1));
+    }),
+    fc.uint8Array({ maxLength: 200 }).map((b) => [0x6c, ...b]),
+    fc.uint8Array({ maxLength: 200 }).map((b) => [...b]),
+  ),
+  check(input) {
+    const bytes = Buffer.from(input);
+    try {
+      const length = messageLength(bytes);
+      if (length === undefined || length > bytes.length) return;
+      const message = decodeMessage(bytes.subarray(0, length));
+      assert.equal(typeof message.type, 'number');
+      assert.ok(Array.isArray(message.body));
+    } catch (error) {
+      // A damaged message is refused with a plain Error in words, never a crash of another kind.
+      assert.ok(error instanceof Error && error.constructor === Error, `not a plain Error: ${String(error)}`);
+      assert.ok(error.message.length > 10);
+    }
+  },
+};
+
+export const TARGETS = [loopbackRequest, title, redirectUrl, pastedCode, configFile, busMessage] as Array<FuzzTarget<unknown>>;

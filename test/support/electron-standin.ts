@@ -4,8 +4,8 @@
 // - `ready` comes only after the main module has finished evaluating (docs/tutorial/esm.md; Electron
 //   waits for the entry's import, top-level awaits included, before it emits `ready`);
 // - before `ready`: protocol.registerSchemesAsPrivileged (once), app.enableSandbox; after `ready`
-//   only: BrowserWindow, screen, session.defaultSession, protocol.handle, utilityProcess.fork (each
-//   throws Electron's own message otherwise);
+//   only: BrowserWindow, screen, session.defaultSession, protocol.handle (each throws Electron's own
+//   message otherwise);
 // - macOS: `open-url` may arrive before `ready` (a listener added later misses it);
 //   setAsDefaultProtocolClient succeeds only for a scheme the bundle's Info.plist declares, and a
 //   development run's bundle (Electron's own) declares none;
@@ -15,7 +15,6 @@
 //   always sets, `<name>.desktop` for a development run);
 // - `second-instance` comes after `ready`, with the second launch's argv.
 // The harness (electron-harness.ts) sets the scenario, drives the OS side and reports what happened.
-import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -303,19 +302,4 @@ export const dialog = {
   },
 };
 
-/** utilityProcess.fork: a Node child here, with the same message API the keychain launcher uses. */
-export const utilityProcess = {
-  fork(script: string, args: string[]) {
-    afterReady('utilityProcess cannot be created before app is ready');
-    const child = fork(script, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
-    child.unref();
-    child.channel?.unref();
-    return {
-      postMessage: (message: unknown) => child.send(message as never),
-      on: (event: string, listener: (...a: unknown[]) => void) => child.on(event, listener),
-      kill: () => child.kill('SIGKILL'),
-    };
-  },
-};
-
-export default { app, BrowserWindow, ipcMain, protocol, session, screen, shell, dialog, utilityProcess };
+export default { app, BrowserWindow, ipcMain, protocol, session, screen, shell, dialog };

@@ -1,0 +1,230 @@
+// The Secret Service (GNOME Keyring, KWallet, KeePassXC) over D-Bus, spoken directly (dbus.ts): the
+// Linux keychain. Entries are items with the attributes `service` and `username` in the default
+// collection, labelled `keyring:<username>@<service>`: the same items the keyring crate
+// (@napi-rs/keyring) reads and writes, so either can read what the other wrote.
+//
+// Every call has a timeout and nothing here blocks the event loop: a bus or keyring that never answers
+// fails the call ("did not answer within 5 seconds") and the process goes on, and ends, as usual. A
+// locked keyring is unlocked the way other programs do it, through the keyring's own prompt; the
+// wait for the user is bounded separately (2 minutes). Secrets cross the bus with the spec's "plain"
+// algorithm: the bus is this user's own socket, the one the secret is read from anyway.
+import { BusConnection, BusError, sessionBusPath, type Call, type Message, type Variant } from './dbus.js';
+
+const BUS_NAME = 'org.freedesktop.secrets';
+const SERVICE_PATH = '/org/freedesktop/secrets';
+const SERVICE = 'org.freedesktop.Secret.Service';
+const ITEM = 'org.freedesktop.Secret.Item';
+const PROMPT = 'org.freedesktop.Secret.Prompt';
+const NO_PROMPT = '/';
+
+export interface SecretServiceOptions {
+  /** How long one call to the bus may take. */
+  callTimeoutMs: number;
+  /** How long the keyring's own unlock prompt may wait for the user. */
+  promptTimeoutMs: number;
+}
+
+/** The reason a call failed, in words for the user (the caller adds which keychain and what it tried). */
+function reasonOf(error: unknown): string {
+  if (error instanceof BusError) {
+    if (error.busName === 'org.freedesktop.DBus.Error.ServiceUnknown' || error.busName === 'org.freedesktop.DBus.Error.NameHasNoOwner') {
+      return 'no Secret Service runs on the session bus (GNOME Keyring, KWallet or KeePassXC provide one)';
+    }
+    if (error.busName === 'org.freedesktop.Secret.Error.IsLocked') return 'the keyring is locked';
+    return `${error.busName}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+class Session {
+  constructor(
+    readonly bus: BusConnection,
+    readonly path: string,
+    readonly options: SecretServiceOptions,
+  ) {}
+
+  call(path: string, iface: string, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
+    const call: Call = { destination: BUS_NAME, path, interface: iface, member, signature, body };
+    return this.bus.call(call, this.options.callTimeoutMs);
+  }
+
+  /** The items with all these attributes: unlocked first, then locked. */
+  async search(attributes: Record<string, string>): Promise<{ unlocked: string[]; locked: string[] }> {
+    const [unlocked, locked] = (await this.call(SERVICE_PATH, SERVICE, 'SearchItems', 'a{ss}', [attributes])) as [string[], string[]];
+    return { unlocked, locked };
+  }
+
+  /** Unlocks these objects (items or collections), asking the user through the keyring's prompt if it needs one. */
+  async unlock(paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
+    const [, prompt] = (await this.call(SERVICE_PATH, SERVICE, 'Unlock', 'ao', [paths])) as [string[], string];
+    if (prompt === NO_PROMPT) return;
+    const dismissed = await this.prompt(prompt);
+    if (dismissed) throw new Error('the keyring is locked, and its unlock prompt was dismissed');
+  }
+
+  /** Shows a prompt the keyring asked for and waits for the user: true if they dismissed it. */
+  async prompt(path: string): Promise<boolean> {
+    const rule = `type='signal',interface='${PROMPT}',member='Completed',path='${path}'`;
+    const dbus = (member: string) => ({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member, signature: 's', body: [rule] });
+    await this.bus.call(dbus('AddMatch'), this.options.callTimeoutMs);
+    const release = this.bus.hold();
+    let stop = () => {};
+    try {
+      const completed = new Promise<boolean>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`nobody answered the keyring's unlock prompt within ${Math.round(this.options.promptTimeoutMs / 1000)} seconds`));
+        }, this.options.promptTimeoutMs);
+        const off = this.bus.onSignal((message: Message) => {
+          if (message.path !== path || message.interface !== PROMPT || message.member !== 'Completed') return;
+          resolve(Boolean(message.body[0]));
+        });
+        stop = () => {
+          clearTimeout(timer);
+          off();
+        };
+      });
+      // The window to attach the prompt to: none (a terminal, or a window on another toolkit).
+      await this.call(path, PROMPT, 'Prompt', 's', ['']);
+      return await completed;
+    } catch (error) {
+      this.call(path, PROMPT, 'Dismiss').catch(() => undefined);
+      throw error;
+    } finally {
+      stop();
+      release();
+      this.bus.call(dbus('RemoveMatch'), this.options.callTimeoutMs).catch(() => undefined);
+    }
+  }
+
+  /** The one item for this service and username (unlocked), or undefined; refuses several. */
+  async item(service: string, username: string): Promise<string | undefined> {
+    const { unlocked, locked } = await this.search({ service, username });
+    const all = [...unlocked, ...locked];
+    if (all.length > 1) {
+      throw new Error(`the keyring holds ${all.length} items for "${username}" of ${service}, where one is expected; remove the extra ones in the keyring's manager (Seahorse, KWalletManager)`);
+    }
+    await this.unlock(locked);
+    return all[0];
+  }
+
+  secret(value: string): unknown[] {
+    return [this.path, Buffer.alloc(0), Buffer.from(value, 'utf8'), 'text/plain; charset=utf8'];
+  }
+}
+
+/** The connection attempt in use: calls made while it is under way share its outcome, failure included. */
+let shared: { session: Promise<Session>; failed: boolean; opened?: Session } | undefined;
+
+/** The process's Secret Service session: one bus connection, opened on first use, opened again after a failure. */
+function session(options: SecretServiceOptions): Promise<Session> {
+  if (!shared || shared.failed || shared.opened?.bus.closed) {
+    const attempt: NonNullable<typeof shared> = { session: open(options), failed: false };
+    attempt.session.then(
+      (s) => (attempt.opened = s),
+      () => (attempt.failed = true),
+    );
+    shared = attempt;
+  }
+  return shared.session;
+}
+
+async function open(options: SecretServiceOptions): Promise<Session> {
+  const bus = await BusConnection.open(sessionBusPath(), options.callTimeoutMs);
+  try {
+    const plain: Variant = { type: 's', value: '' };
+    const [, path] = (await bus.call(
+      { destination: BUS_NAME, path: SERVICE_PATH, interface: SERVICE, member: 'OpenSession', signature: 'sv', body: ['plain', plain] },
+      options.callTimeoutMs,
+    )) as [Variant, string];
+    return new Session(bus, path, options);
+  } catch (error) {
+    bus.close();
+    throw error;
+  }
+}
+
+/** Starts connecting now (the connection is made once per process), so that it overlaps other work. */
+export function connectSecretService(options: SecretServiceOptions): void {
+  session(options).catch(() => undefined);
+}
+
+/** Runs `work` on the session; a failure closes the connection (the next call opens a new one) and is said in words. */
+async function run<T>(options: SecretServiceOptions, work: (s: Session) => Promise<T>): Promise<T> {
+  let s: Session | undefined;
+  try {
+    s = await session(options);
+    return await work(s);
+  } catch (error) {
+    // A timeout leaves the connection in an unknown state: start afresh next time.
+    if (s && !(error instanceof BusError)) s.bus.close();
+    throw new Error(reasonOf(error), { cause: error });
+  }
+}
+
+/** The Secret Service's entries for one service name, one per username. */
+export function secretServiceEntries(service: string, options: SecretServiceOptions) {
+  return {
+    get: (username: string): Promise<string | null> =>
+      run(options, async (s) => {
+        const item = await s.item(service, username);
+        if (item === undefined) return null;
+        const [secret] = (await s.call(item, ITEM, 'GetSecret', 'o', [s.path])) as [[string, Buffer, Buffer, string]];
+        try {
+          return new TextDecoder('utf-8', { fatal: true }).decode(secret[2]);
+        } catch {
+          throw new Error(`the keyring's item for "${username}" is not text`);
+        }
+      }),
+
+    set: (username: string, value: string): Promise<void> =>
+      run(options, async (s) => {
+        const item = await s.item(service, username);
+        if (item !== undefined) {
+          await s.call(item, ITEM, 'SetSecret', '(oayays)', [s.secret(value)]);
+          return;
+        }
+        const [collection] = (await s.call(SERVICE_PATH, SERVICE, 'ReadAlias', 's', ['default'])) as [string];
+        if (collection === NO_PROMPT) throw new Error('the keyring has no default collection to keep the entry in; create one in the keyring\'s manager');
+        const properties = {
+          'org.freedesktop.Secret.Item.Label': { type: 's', value: `keyring:${username}@${service}` },
+          'org.freedesktop.Secret.Item.Attributes': { type: 'a{ss}', value: { service, username } },
+        };
+        const create = () => s.call(collection, 'org.freedesktop.Secret.Collection', 'CreateItem', 'a{sv}(oayays)b', [properties, s.secret(value), true]);
+        let created: unknown[];
+        try {
+          created = await create();
+        } catch (error) {
+          if (!(error instanceof BusError && error.busName === 'org.freedesktop.Secret.Error.IsLocked')) throw error;
+          await s.unlock([collection]);
+          created = await create();
+        }
+        const [, prompt] = created as [string, string];
+        if (prompt !== NO_PROMPT && (await s.prompt(prompt))) throw new Error('the keyring\'s prompt was dismissed; nothing was stored');
+      }),
+
+    delete: (username: string): Promise<boolean> =>
+      run(options, async (s) => {
+        const { unlocked, locked } = await s.search({ service, username });
+        await s.unlock(locked);
+        for (const item of [...unlocked, ...locked]) {
+          const [prompt] = (await s.call(item, ITEM, 'Delete')) as [string];
+          if (prompt !== NO_PROMPT && (await s.prompt(prompt))) throw new Error('the keyring\'s prompt was dismissed; nothing was deleted');
+        }
+        return unlocked.length + locked.length > 0;
+      }),
+
+    list: (): Promise<string[]> =>
+      run(options, async (s) => {
+        const { unlocked, locked } = await s.search({ service });
+        const names: string[] = [];
+        // Attributes are readable on locked items too: listing needs no unlock.
+        for (const item of [...unlocked, ...locked]) {
+          const [attributes] = (await s.call(item, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [ITEM, 'Attributes'])) as [Variant];
+          const username = (attributes.value as [string, string][]).find(([key]) => key === 'username')?.[1];
+          if (username !== undefined) names.push(username);
+        }
+        return names;
+      }),
+  };
+}
