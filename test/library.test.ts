@@ -302,7 +302,7 @@ describe('the package a template user installs', () => {
     const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
     const [pack] = JSON.parse(stdout) as [{ unpackedSize: number; files: { path: string }[] }];
     const files = pack.files.map((f) => f.path);
-    for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/connect-login.js', 'identity.json', 'README.md', 'docs/library.md', 'docs/make-it-yours.md']) {
+    for (const needed of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/bundle/connect-login.js', 'identity.json', 'README.md', 'docs/library.md', 'docs/make-it-yours.md']) {
       assert.ok(files.includes(needed), needed);
     }
     assert.deepEqual(files.filter((f) => /^(test|src|renderer)\/|^dist\/test\/|\.map$|screenshots|fuzz/.test(f)), []);

@@ -39,3 +39,31 @@ describe('what the CLI loads to start', () => {
     assert.ok(graph.has('package openid-client'));
   });
 });
+
+describe('the bundled executable (what package.json\'s bin runs)', () => {
+  const dir = join(ROOT, 'dist/src/bundle');
+  const entry = join(dir, 'connect-login.js');
+  /** The static graph of the entry and of the chunk it imports to run a command (main). */
+  const startGraph = () => {
+    const text = readFileSync(entry, 'utf8');
+    const main = /import\(["'](\.\/main-[A-Z0-9]+\.js)["']\)/.exec(text)?.[1];
+    assert.ok(main, 'the entry imports the CLI chunk');
+    return new Map([...staticGraph(entry), ...staticGraph(resolve(dir, main))]);
+  };
+
+  test('status and a fresh token load no protocol library and no native module, from a handful of files', () => {
+    const graph = startGraph();
+    const packages = [...graph.keys()].filter((k) => k.startsWith('package '));
+    assert.deepEqual(packages, [], `loaded by ${packages.map((p) => relative(ROOT, graph.get(p) as string)).join(', ')}`);
+    // Bundling is the point: the unbundled CLI loads over 25 modules for the same start.
+    assert.ok(graph.size <= 16, `${graph.size} files: ${[...graph.keys()].map((k) => relative(dir, k)).join(' ')}`);
+  });
+
+  test('it runs from where it is built: --version reads package.json and identity.json', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, [entry, '--version'], { encoding: 'utf8' });
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    assert.match(out, new RegExp(`^\\S+ ${pkg.version.replace(/\./g, '\\.')}\\n$`));
+    assert.deepEqual(Object.values(pkg.bin), ['dist/src/bundle/connect-login.js']);
+  });
+});

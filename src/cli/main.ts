@@ -1,8 +1,8 @@
 // connect-login: the command-line face of the one client (client.ts). It holds no protocol logic: it
 // parses, hands the command to a client for the profile, and prints what happens. Its commands, flags, exit codes and --json output are a contract for scripts.
-// (The executable is connect-login.ts, which starts the keychain helper before loading this.)
+// (The executable is connect-login.ts, which starts connecting to the keychain before loading this.)
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
 import { onRefreshNotice } from '../steps/refresh-notice.js';
 import type { ProviderSettings } from '../config/settings.js';
 import { setDebugSink, debug } from '../common/debug.js';
@@ -81,6 +81,8 @@ function describeSession(profile: string, s: SessionSummary): string {
 function readPastedCodes(attempt: Pick<ConnectClient, 'submitCode' | 'cancelSignIn'>, io: Io): () => void {
   // At a terminal the code is typed after the prompt; piped input gets a prompt line of its own.
   const prompt = process.stdin.isTTY ? 'Paste the code shown in your browser: ' : 'Paste the code shown in your browser:\n';
+  // node:readline is loaded here, for oob only: every other command starts without it.
+  const { createInterface } = createRequire(import.meta.url)('node:readline') as typeof import('node:readline');
   const lines = createInterface({ input: process.stdin, terminal: false });
   let done = false;
   io.err(prompt);

@@ -7,7 +7,6 @@
 //     so a lock file that outlives a reboot is not mistaken for a process of this boot;
 //   - Windows: the creation time GetProcessTimes gives (kernel32, through koffi);
 //   - macOS: `ps -o lstart=` (to the second; a PID is not reused within one second in practice).
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 export async function processStart(pid: number): Promise<string | null> {
@@ -42,6 +41,7 @@ async function linuxStart(pid: number): Promise<string | null> {
 
 async function darwinStart(pid: number): Promise<string | null> {
   // LC_ALL=C: the same words whoever runs it, so two processes compare equal texts.
+  const { execFile } = await import('node:child_process');
   const text = await new Promise<string>((resolve, reject) =>
     execFile('/bin/ps', ['-o', 'lstart=', '-p', String(pid)], { env: { ...process.env, LC_ALL: 'C' }, timeout: 5000 }, (error, stdout) =>
       error ? reject(error) : resolve(stdout),

@@ -12,12 +12,14 @@
 // give), one that stopped renewing for a whole lease. A holder that is running keeps the lock however
 // long it takes; waiters wait as long as it said it would need (plus a grace), then give up with a
 // timeout that says who holds it since when.
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { link, lstat, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { ConnectError } from '../common/errors.js';
 import { processStart } from '../common/process-start.js';
+
+/** A random id; node:crypto is loaded by the first lock, not by every start of the CLI. */
+const randomId = async () => (await import('node:crypto')).randomUUID();
 import { fileSystemCause, runtimeDir } from './runtime-dir.js';
 
 export interface LockOptions {
@@ -121,7 +123,7 @@ function unwritable(profile: string, dir: string, error: unknown): unknown {
 
 /** Writes `holder` to a new draft beside the lock and returns its path; on any failure no draft is left. */
 async function writeDraft(path: string, holder: Holder): Promise<string> {
-  const draft = `${path}.${randomUUID()}.draft`;
+  const draft = `${path}.${await randomId()}.draft`;
   const file = await open(draft, 'wx', 0o600);
   try {
     try {
@@ -157,7 +159,7 @@ async function tryCreate(path: string, me: Holder): Promise<boolean> {
  * holder renewed after all). False when it could not be moved.
  */
 async function takeOver(path: string, judged: Holder | null): Promise<boolean> {
-  const aside = `${path}.${randomUUID()}.aside`;
+  const aside = `${path}.${await randomId()}.aside`;
   try {
     await rename(path, aside);
   } catch (error) {
@@ -268,7 +270,7 @@ export async function acquireProfileLock(profile: string, options: LockOptions =
   const began = performance.now();
   await removeLeftovers(dir, profile);
   const start = await (ownStart ??= processStart(process.pid));
-  const me: Holder = { id: randomUUID(), pid: process.pid, host: hostname(), start, since: 0, at: 0, until: 0 };
+  const me: Holder = { id: await randomId(), pid: process.pid, host: hostname(), start, since: 0, at: 0, until: 0 };
   let seen = { record: '', from: began };
   let pollMs = 25;
   for (;;) {

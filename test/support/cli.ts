@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { DriverReport } from './browser-driver.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/src/cli/connect-login.js');
+export const CLI = join(ROOT, 'dist/src/bundle/connect-login.js');
 const DRIVER = join(ROOT, 'dist/test/support/browser-driver.js');
 
 export interface CliResult {

@@ -36,6 +36,6 @@ export function noElectronAdvice(env: NodeJS.ProcessEnv = process.env): string {
     '  To get one: on a machine with network access run `npx install-electron`, or point',
     '  ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron 45 (the folder that holds its executable).',
     '  The CLI and the library work without Electron: `npm run provider` starts the demo provider, then',
-    '  `node dist/src/cli/connect-login.js login --issuer http://127.0.0.1:9090 --client-id com.example.connect-desktop`.',
+    '  `node dist/src/bundle/connect-login.js login --issuer http://127.0.0.1:9090 --client-id com.example.connect-desktop`.',
   ].join('\n');
 }
