@@ -398,17 +398,22 @@ describe('what the app says unasked', () => {
     const api = client({ store: new TokenStore(keychainStore(undefined, { waitingAfterMs: 0 })) });
     const page = await host.open(windows, api, 'light');
     await page.locator('#signed-out').waitFor();
-    // Record each change of the notice's visibility (it may show and hide quicker than a poll).
+    // Record each change of the notice's visibility, one mutation record each (it may show and hide
+    // quicker than a poll, and both changes may reach the observer in one batch): shown when the
+    // `hidden` attribute was there before the change.
     await page.evaluate(() => {
       type Dom = {
         seen: boolean[];
-        document: { getElementById(id: string): { hidden: boolean } };
-        MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void };
+        document: { getElementById(id: string): unknown };
+        MutationObserver: new (callback: (records: Array<{ oldValue: string | null }>) => void) => { observe(node: unknown, options: object): void };
       };
       const w = globalThis as unknown as Dom;
       const notice = w.document.getElementById('keychain-waiting');
       w.seen = [];
-      new w.MutationObserver(() => w.seen.push(!notice.hidden)).observe(notice, { attributes: true });
+      new w.MutationObserver((records) => records.forEach((r) => w.seen.push(r.oldValue !== null))).observe(notice, {
+        attributeFilter: ['hidden'],
+        attributeOldValue: true,
+      });
     });
     // Reading the settings reads the keychain every time (the client registration's secret).
     assert.equal((await api.settings()).ok, true);

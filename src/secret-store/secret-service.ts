@@ -156,8 +156,9 @@ async function run<T>(options: SecretServiceOptions, work: (s: Session) => Promi
     s = await session(options);
     return await work(s);
   } catch (error) {
-    // A timeout leaves the connection in an unknown state: start afresh next time.
-    if (s && !(error instanceof BusError)) s.bus.close();
+    // Start afresh next time: a timeout leaves the connection in an unknown state, and an error may
+    // mean the keyring restarted and the session is gone. Only a locked keyring keeps it.
+    if (s && !(error instanceof BusError && error.busName === 'org.freedesktop.Secret.Error.IsLocked')) s.bus.close();
     throw new Error(reasonOf(error), { cause: error });
   }
 }
