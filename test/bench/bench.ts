@@ -1,6 +1,6 @@
 // `npm run bench`: figures measured against the demo provider, real chromium, the real Secret
 // Service and a real X server, in one run, side by side with bare openid-client and AppAuth-JS
-// (peers.ts). Prints a table and writes bench/results.json. Figures are reported, never asserted.
+// (peers.ts). Prints a table and writes bench/results-node<major>.json. Figures are reported, never asserted.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -31,6 +31,7 @@ import { SharedBrowser } from '../support/shared-browser.js';
 import { chaosRun, type ChaosResult } from './chaos.js';
 import { appAuthConfiguration, appAuthSignIn, bareRemove, floorExchange, floorSignIn } from './peers.js';
 import { openTitledWindow } from '../support/x11-window.js';
+import { makeTestCa } from '../support/test-ca.js';
 
 interface Figure {
   name: string;
@@ -248,8 +249,8 @@ print(sum(peaks.values()), len(peaks))`;
       rss[name].push(Number(out[1]) / 1024);
     }
   }
-  // Memory: every process a command starts (the CLI, and on Linux the keychain helper), each one's
-  // peak RSS (VmHWM) read from /proc while it runs, added up. Polling costs time, so apart from the
+  // Memory: every process a command starts (only the CLI itself since the keychain is spoken to over
+  // D-Bus in process), each one's peak RSS (VmHWM) read from /proc while it runs, added up. Polling costs time, so apart from the
   // runs above, which time the start.
   const sums: Record<'status' | 'token', number[]> = { status: [], token: [] };
   const processes = new Set<number>();
@@ -432,6 +433,22 @@ print(sum(peaks.values()), len(peaks))`;
   record('renderer first contentful paint', 'ms', paints);
 }
 
+// 8. Over a real network's latency: 50 ms each way and TLS with a test CA, ours beside the floor and
+// AppAuth-JS (latency.ts, in a process of its own: Node reads NODE_EXTRA_CA_CERTS only at start).
+{
+  const tls = makeTestCa();
+  const run = spawnSync(process.execPath, [join(ROOT, 'dist/test/bench/latency.js'), tls], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(tls, 'ca.pem') },
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
+  if (run.status !== 0) throw new Error(`the latency bench failed (${run.status ?? run.signal}): ${run.stderr.slice(-2000)}`);
+  for (const line of run.stdout.trim().split('\n')) {
+    const row = JSON.parse(line) as { name: string; unit: string; samples: number[]; target?: string };
+    record(row.name, row.unit, row.samples, row.target);
+  }
+}
+
 await browser.close();
 await provider.close();
 
@@ -450,13 +467,15 @@ const result = {
   figures,
   chaos: chaosFigures,
 };
+// One file per Node major: `npm run bench` runs on Node 20 and on Node 22 (the Node Electron embeds).
+const file = `bench/results-node${process.versions.node.split('.')[0]}.json`;
 mkdirSync(join(ROOT, 'bench'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(ROOT, file), `${JSON.stringify(result, null, 2)}\n`);
 
 const width = Math.max(...figures.map((f) => f.name.length));
 console.log(`\n${'figure'.padEnd(width)}  ${'median'.padStart(9)}  ${'p95'.padStart(9)}  unit           n   target`);
 for (const f of figures) {
   console.log(`${f.name.padEnd(width)}  ${String(f.median).padStart(9)}  ${String(f.p95).padStart(9)}  ${f.unit.padEnd(13)} ${String(f.n).padStart(3)}   ${f.target ?? ''}`);
 }
-console.log(`\nWrote bench/results.json (${result.machine.cpus} cores, Node ${process.version}).`);
+console.log(`\nWrote ${file} (${result.machine.cpus} cores, Node ${process.version}).`);
 process.exit(0);

@@ -12,7 +12,7 @@ import { freePort } from '../support/free-port.js';
 register(new URL('./appauth-hooks.js', import.meta.url));
 // The surface of AppAuth-JS used here. (Its published .d.ts files import one another without
 // extensions, which TypeScript's NodeNext resolution does not follow, so the types are written out.)
-type Configuration = object;
+type Configuration = { userInfoEndpoint?: string };
 interface Request {
   state: string;
   internal?: Record<string, string>;
@@ -28,6 +28,7 @@ interface AppAuth {
   BaseTokenRequestHandler: new (requestor: unknown) => { performTokenRequest(config: Configuration, request: unknown): Promise<{ toJson(): object }> };
   TokenRequest: new (json: object) => unknown;
   GRANT_TYPE_AUTHORIZATION_CODE: string;
+  GRANT_TYPE_REFRESH_TOKEN: string;
   setFlag(flag: 'IS_LOG', value: boolean): void;
 }
 interface AppAuthNode {
@@ -35,7 +36,7 @@ interface AppAuthNode {
     setAuthorizationNotifier(notifier: unknown): unknown;
     performAuthorizationRequest(config: Configuration, request: Request): void;
   };
-  NodeRequestor: new () => unknown;
+  NodeRequestor: new () => { xhr<T>(settings: { url: string; method: string; headers?: Record<string, string>; dataType?: string }): Promise<T> };
   NodeCrypto: new () => unknown;
 }
 // Loaded after the hooks are in place (AppAuth's build needs them).
@@ -61,13 +62,14 @@ export async function floorExchange(
   config: oidc.Configuration,
   callback: URL,
   checks: { codeVerifier: string; state: string; nonce: string },
-): Promise<void> {
+): Promise<oidc.TokenEndpointResponse> {
   const tokens = await oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: checks.codeVerifier,
     expectedState: checks.state,
     expectedNonce: checks.nonce,
   });
   await bareSave('floor', tokens);
+  return tokens;
 }
 
 /** A one-shot loopback listener on 127.0.0.1: the redirect URI and the callback URL it receives. */
@@ -85,7 +87,11 @@ async function loopback(): Promise<{ redirectUri: string; callback: Promise<URL>
 }
 
 /** The floor's whole sign-in: discovery, PKCE/state/nonce, browser, loopback, exchange, save. */
-export async function floorSignIn(issuer: string, clientId: string, open: (url: string) => Promise<void>): Promise<void> {
+export async function floorSignIn(
+  issuer: string,
+  clientId: string,
+  open: (url: string) => Promise<void>,
+): Promise<{ config: oidc.Configuration; tokens: oidc.TokenEndpointResponse }> {
   const config = await oidc.discovery(new URL(issuer), clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -101,12 +107,21 @@ export async function floorSignIn(issuer: string, clientId: string, open: (url: 
     nonce,
   });
   await open(url.href);
-  await floorExchange(config, await callback, { codeVerifier, state, nonce });
+  return { config, tokens: await floorExchange(config, await callback, { codeVerifier, state, nonce }) };
+}
+
+/** The floor's refresh: one token request, then the keychain write. */
+export async function floorRefresh(config: oidc.Configuration, refreshToken: string): Promise<oidc.TokenEndpointResponse> {
+  const tokens = await oidc.refreshTokenGrant(config, refreshToken);
+  await bareSave('floor', tokens);
+  return tokens;
 }
 
 export interface AppAuthTimes {
   /** From the authorization response reaching AppAuth's listener to the tokens saved. */
   exchangeMs: number;
+  configuration: Configuration;
+  tokens: { access_token?: string; refresh_token?: string };
 }
 
 /**
@@ -151,7 +166,27 @@ export async function appAuthSignIn(
     }),
   );
   await bareSave('appauth', tokens.toJson());
-  return { exchangeMs: performance.now() - at };
+  return { exchangeMs: performance.now() - at, configuration, tokens: tokens.toJson() };
+}
+
+/** AppAuth's refresh (a TokenRequest with the refresh_token grant), then the keychain write. */
+export async function appAuthRefresh(configuration: Configuration, clientId: string, refreshToken: string): Promise<{ access_token?: string; refresh_token?: string }> {
+  const tokens = await new appauth.BaseTokenRequestHandler(new appauthNode.NodeRequestor()).performTokenRequest(
+    configuration,
+    new appauth.TokenRequest({ client_id: clientId, redirect_uri: '', grant_type: appauth.GRANT_TYPE_REFRESH_TOKEN, refresh_token: refreshToken }),
+  );
+  await bareSave('appauth', tokens.toJson());
+  return tokens.toJson();
+}
+
+/** AppAuth has no userinfo call: its requestor, with the token, as its users do it. */
+export function appAuthUserinfo(configuration: Configuration, accessToken: string): Promise<object> {
+  return new appauthNode.NodeRequestor().xhr<object>({
+    url: configuration.userInfoEndpoint ?? '',
+    method: 'GET',
+    headers: { Authorization: `Bearer ${accessToken}` },
+    dataType: 'json',
+  });
 }
 
 /** AppAuth's view of the provider, fetched once (for the figure with discovery cached). */

@@ -1,7 +1,8 @@
 // The demo and test authorization server: a real oidc-provider instance configured like the
 // reference provider (its endpoint names, redirect-URI defaults and oob result pages; docs/your-provider.md).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration } from 'oidc-provider';
 import { oobResultPages } from './oob-pages.js';
@@ -73,6 +74,10 @@ export interface TestProviderOptions {
    * and a document kept from an earlier one on the same port would describe another provider.
    */
   cacheable?: boolean;
+  /** Serve HTTPS with this key and certificate (the bench's test CA), instead of HTTP. */
+  tls?: { key: Buffer; cert: Buffer };
+  /** Hears every request, before the provider answers it (the bench counts round trips). */
+  onRequest?: (request: IncomingMessage) => void;
 }
 
 export interface TestProvider {
@@ -119,7 +124,7 @@ export function rsaSigningKey(): Record<string, unknown> {
 }
 
 export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
-  const server: Server = createServer();
+  const server: Server = options.tls ? createTlsServer(options.tls) : createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -251,6 +256,7 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
   provider.on('server_error', (_ctx, err) => {
     if (process.env.CONNECT_PROVIDER_DEBUG) console.error('provider server_error', err);
   });
+  if (options.onRequest) server.on('request', options.onRequest);
   server.on('request', provider.callback());
 
   return {

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import type { BrowserOpener } from '../../src/browser/opener.js';
 import { launchChromium } from './chromium.js';
 import { actOnProviderPages, type ProviderPagesOptions, type ProviderStep } from './provider-pages.js';
@@ -14,10 +14,10 @@ export class SharedBrowser {
   /** What the user did on the provider's pages, one entry per opened URL. */
   readonly visits: Array<Promise<ProviderStep[]>> = [];
 
-  static async start(): Promise<SharedBrowser> {
+  static async start(contextOptions: BrowserContextOptions = {}): Promise<SharedBrowser> {
     const shared = new SharedBrowser();
     shared.#browser = await launchChromium();
-    shared.#context = await shared.#browser.newContext();
+    shared.#context = await shared.#browser.newContext(contextOptions);
     return shared;
   }
 
