@@ -4,7 +4,11 @@
 // Dependencies stay outside the bundle (openid-client is loaded only by commands that talk to the
 // provider), and so does each lazily imported step: `status` and a fresh `token` load only what they
 // run. The bundle sits as deep as dist/src/cli/ so its paths to identity.json and package.json hold.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunks are named by their content: clear out the ones from earlier builds.
+rmSync('dist/src/bundle', { recursive: true, force: true });
 
 await build({
   entryPoints: ['dist/src/cli/connect-login.js'],
