@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type { ConnectError } from '../src/common/errors.js';
 import { chunkedStore } from '../src/secret-store/chunked.js';
 import { keychainEntries, keychainStore } from '../src/secret-store/keychain.js';
+import { startFakeBus, workingService } from './support/fake-bus.js';
 
 const SERVICE = 'connect-desktop-tests';
 const account = () => `test-${randomBytes(4).toString('hex')}`;
@@ -58,12 +59,15 @@ describe('OS keychain', () => {
   });
 });
 
-/** Runs a keychain call in a process of its own against another bus; what it returned or threw, and how long the process ran. */
+/**
+ * Runs keychain calls in a process of its own against another bus (`store`: entries with a 1-second
+ * timeout; `keychain`: the module): what the expression returned or threw, and how long the process ran.
+ */
 async function callIn(env: NodeJS.ProcessEnv, call: string): Promise<{ outcome: string; ms: number }> {
   const { execFile } = await import('node:child_process');
   const script = `
-    const { keychainEntries } = await import(${JSON.stringify(new URL('../src/secret-store/keychain.js', import.meta.url).href)});
-    const store = keychainEntries(${JSON.stringify(SERVICE)}, { timeoutMs: 1000 });
+    const keychain = await import(${JSON.stringify(new URL('../src/secret-store/keychain.js', import.meta.url).href)});
+    const store = keychain.keychainEntries(${JSON.stringify(SERVICE)}, { timeoutMs: 1000 });
     try { console.log(JSON.stringify(await ${call})); } catch (error) { console.log(error.code + ': ' + error.message); }`;
   const started = Date.now();
   const stdout = await new Promise<string>((resolve, reject) =>
@@ -80,7 +84,7 @@ describe('a keychain that cannot serve: a clear error, and the process ends as u
     await new Promise<void>((resolve) => silent.listen(join(dir, 'bus'), resolve));
     try {
       const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dir, 'bus')}` }, 'store.get("x")');
-      assert.match(outcome, /^keychain_unavailable: Could not read from the Secret Service keyring .*: it did not answer within 1 seconds\. Tokens are kept only in the system keychain/);
+      assert.match(outcome, /^keychain_unavailable: Could not read from the Secret Service keyring .*: it did not answer within 1 second\. Tokens are kept only in the system keychain/);
       // Node alone starts in well under a second: the process did not wait on the silent bus.
       assert.ok(ms < 3500, `the process ran ${ms} ms`);
     } finally {
@@ -105,6 +109,126 @@ describe('a keychain that cannot serve: a clear error, and the process ends as u
     } finally {
       daemon.kill();
     }
+  });
+
+  test('the keyring dies while its unlock prompt shows: the call fails then, not after the prompt\'s 2 minutes', async () => {
+    const bus = await startFakeBus((call, reply) => {
+      if (call.member === 'SearchItems') reply.ok('aoao', [[], ['/org/freedesktop/secrets/collection/login/1']]);
+      else if (call.member === 'Unlock') reply.ok('aoo', [[], '/org/freedesktop/secrets/prompt/p1']);
+      else if (call.member === 'Prompt') {
+        reply.ok('', []);
+        // The prompt is up; then the keyring (and with it this connection) goes away.
+        setTimeout(() => reply.socket.destroy(), 300);
+      } else return workingService()(call, reply);
+      return true;
+    });
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: Could not read from .*: the session bus closed the connection\./);
+      assert.ok(ms < 3500, `the process ran ${ms} ms`);
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('the keyring restarted since the last call: its session is gone, and the call is made once more on a new one', async () => {
+    const bus = await startFakeBus((call, reply) => {
+      // The first connection's session is gone by the time the secret is asked for.
+      if (call.member === 'GetSecret' && reply.connection === 1) reply.fail('org.freedesktop.Secret.Error.NoSession', 'The session does not exist');
+      else return workingService(new Map([['x', 'still here']]))(call, reply);
+      return true;
+    });
+    try {
+      const { outcome } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("x")');
+      assert.equal(outcome, '"still here"');
+      assert.equal(bus.connections, 2);
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('calls waiting behind one that gets no answer share its failure: one timeout, not one per call', async () => {
+    const bus = await startFakeBus((call) => call.member === 'OpenSession');
+    try {
+      const { outcome, ms } = await callIn(
+        { DBUS_SESSION_BUS_ADDRESS: bus.address },
+        '(await Promise.allSettled(["a", "b", "c", "d"].map((name) => store.get(name)))).map((r) => r.reason?.code)',
+      );
+      assert.deepEqual(JSON.parse(outcome), ['keychain_unavailable', 'keychain_unavailable', 'keychain_unavailable', 'keychain_unavailable']);
+      // One second for the first; one each would be four.
+      assert.ok(ms < 3000, `the process ran ${ms} ms`);
+      // A call made after that tries again.
+      const later = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("a").catch(() => store.get("b")).catch((e) => e.code)');
+      assert.equal(later.outcome, '"keychain_unavailable"');
+      assert.ok(later.ms >= 2000, `two calls, one after the other, each waited (${later.ms} ms)`);
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('a bus that never answers Hello: each connection is closed after its timeout, not kept', async () => {
+    const bus = await startFakeBus((call) => call.member === 'Hello');
+    // The process's open sockets, before and after three calls made one after the other.
+    try {
+      const { outcome } = await callIn(
+        { DBUS_SESSION_BUS_ADDRESS: bus.address },
+        `(async () => {
+          const { readdirSync, readlinkSync } = await import('node:fs');
+          const count = () => readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync('/proc/self/fd/' + fd).startsWith('socket:'); } catch { return false; } }).length;
+          const before = count();
+          for (const name of ['a', 'b', 'c']) await store.get(name).catch(() => undefined);
+          return count() - before;
+        })()`,
+      );
+      assert.equal(outcome, '0', 'no socket is left open');
+      assert.equal(bus.connections, 3);
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('connecting ahead of time (the CLI does it at start) never keeps a process alive by itself', async () => {
+    const bus = await startFakeBus(() => true);
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, '(keychain.warmUpKeychain(), "warming up")');
+      assert.equal(outcome, '"warming up"');
+      assert.ok(ms < 1500, `the process ran ${ms} ms (a call's timeout is 5 s)`);
+    } finally {
+      bus.close();
+    }
+  });
+
+  test('a reply of the wrong type, a NUL in a name, a value too large to read back: refused in words, nothing sent or kept', async () => {
+    const bus = await startFakeBus((call, reply) => {
+      if (call.member !== 'OpenSession') return false;
+      reply.ok('s', ['not a session']);
+      return true;
+    });
+    try {
+      const { outcome } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: .*: the bus answered OpenSession with values of type "s", not "vo"\./);
+    } finally {
+      bus.close();
+    }
+    const store = keychainEntries(SERVICE);
+    await assert.rejects(store.get('a\0b'), (e: ConnectError) => e.code === 'keychain_unavailable' && /holds a NUL character/.test(e.message));
+    const name = account();
+    await assert.rejects(store.set(name, 'x'.repeat(9 * 2 ** 20)), (e: ConnectError) => /larger than the 8 MB this client keeps in one entry/.test(e.message));
+    assert.equal(await store.get(name), null, 'nothing was written');
+  });
+
+  test('two items for one account (another program made them): get and set refuse, list names it once, delete removes both', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const name = account();
+    for (const extra of ['1', '2']) {
+      execFileSync('secret-tool', ['store', '--label', 'made elsewhere', 'service', SERVICE, 'username', name, 'extra', extra], { input: `secret ${extra}` });
+    }
+    const store = keychainEntries(SERVICE);
+    await assert.rejects(store.get(name), (e: ConnectError) => /holds 2 items for ".*" of connect-desktop-tests, where one is expected/.test(e.message));
+    await assert.rejects(store.set(name, 'new'), (e: ConnectError) => e.code === 'keychain_unavailable');
+    assert.deepEqual((await store.list()).filter((n) => n === name), [name]);
+    assert.equal(await store.delete(name), true);
+    assert.equal(await store.get(name), null);
   });
 
   test('no session bus at all, or a bus that talks nonsense: said in words', async () => {

@@ -24,6 +24,16 @@ export class BusError extends Error {
   }
 }
 
+/** A call that got no answer in time; the words say how long it waited. */
+export class BusTimeout extends Error {}
+
+/** "5 seconds", "1 second", "500 ms": how long a call waited, in words. */
+export function waited(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  return `${s} second${s === 1 ? '' : 's'}`;
+}
+
 const ALIGN: Record<string, number> = { y: 1, b: 4, n: 2, q: 2, i: 4, u: 4, x: 8, t: 8, d: 8, s: 4, o: 4, g: 1, a: 4, '(': 8, '{': 8, v: 1, h: 4 };
 /** Answers larger than this are refused (the spec allows 128 MiB; a keychain entry is kilobytes). */
 const MAX_MESSAGE = 16 * 1024 * 1024;
@@ -106,6 +116,8 @@ class Writer {
       }
       case 's':
       case 'o': {
+        // The bus drops a connection that sends a NUL inside a string: refuse it here, in words.
+        if (String(value).includes('\0')) throw new Error('a text sent to the keyring holds a NUL character');
         const bytes = Buffer.from(String(value), 'utf8');
         this.u32(bytes.length);
         this.#push(Buffer.concat([bytes, Buffer.alloc(1)]));
@@ -282,11 +294,12 @@ class Reader {
   }
 }
 
-const METHOD_CALL = 1;
-const METHOD_RETURN = 2;
-const ERROR = 3;
-const SIGNAL = 4;
-const FIELD = { path: 1, interface: 2, member: 3, errorName: 4, replySerial: 5, destination: 6, sender: 7, signature: 8 } as const;
+export const METHOD_CALL = 1;
+export const METHOD_RETURN = 2;
+export const ERROR = 3;
+export const SIGNAL = 4;
+/** Header field codes. */
+export const FIELD = { path: 1, interface: 2, member: 3, errorName: 4, replySerial: 5, destination: 6, sender: 7, signature: 8 } as const;
 
 export interface Call {
   destination: string;
@@ -295,11 +308,14 @@ export interface Call {
   member: string;
   signature?: string;
   body?: unknown[];
+  /** The reply's signature, if it is known: a reply of another type is refused, in words. */
+  reply?: string;
 }
 
 export interface Message {
   type: number;
   serial: number;
+  sender?: string;
   path?: string;
   interface?: string;
   member?: string;
@@ -309,28 +325,31 @@ export interface Message {
   body: unknown[];
 }
 
+/** Any message in the wire format (little-endian): header fields by code, then the body. */
+export function encodeMessage(type: number, serial: number, fields: [number, Variant][], signature = '', body: unknown[] = []): Buffer {
+  const content = new Writer();
+  splitSignature(signature).forEach((t, i) => content.write(t, body[i]));
+  const head = new Writer();
+  head.write('y', 'l'.charCodeAt(0));
+  head.write('y', type);
+  head.write('y', 0);
+  head.write('y', 1);
+  head.u32(content.length);
+  head.u32(serial);
+  head.write('a(yv)', signature ? [...fields, [FIELD.signature, { type: 'g', value: signature }]] : fields);
+  head.align(8);
+  return Buffer.concat([head.bytes(), content.bytes()]);
+}
+
 /** A method call in the wire format. */
 export function encodeCall(serial: number, call: Call): Buffer {
-  const signature = call.signature ?? '';
-  const body = new Writer();
-  splitSignature(signature).forEach((type, i) => body.write(type, call.body?.[i]));
   const fields: [number, Variant][] = [
     [FIELD.path, { type: 'o', value: call.path }],
     [FIELD.interface, { type: 's', value: call.interface }],
     [FIELD.member, { type: 's', value: call.member }],
     [FIELD.destination, { type: 's', value: call.destination }],
   ];
-  if (signature) fields.push([FIELD.signature, { type: 'g', value: signature }]);
-  const head = new Writer();
-  head.write('y', 'l'.charCodeAt(0));
-  head.write('y', METHOD_CALL);
-  head.write('y', 0);
-  head.write('y', 1);
-  head.u32(body.length);
-  head.u32(serial);
-  head.write('a(yv)', fields);
-  head.align(8);
-  return Buffer.concat([head.bytes(), body.bytes()]);
+  return encodeMessage(METHOD_CALL, serial, fields, call.signature ?? '', call.body ?? []);
 }
 
 /** The length of the whole message at the start of `buffer`, or undefined if its fixed header has not all arrived. */
@@ -360,6 +379,7 @@ export function decodeMessage(buffer: Buffer): Message {
     else if (code === FIELD.errorName) message.errorName = String(value);
     else if (code === FIELD.replySerial) message.replySerial = Number(value);
     else if (code === FIELD.signature) message.signature = String(value);
+    else if (code === FIELD.sender) message.sender = String(value);
   }
   reader.align(8);
   message.body = splitSignature(message.signature).map((t) => reader.read(t));
@@ -406,6 +426,7 @@ export class BusConnection {
   #signalListeners = new Set<(message: Message) => void>();
   #holds = 0;
   #closed: Error | undefined;
+  #closeListeners = new Set<(reason: Error) => void>();
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -414,18 +435,28 @@ export class BusConnection {
     socket.on('close', () => this.#close(new Error('the session bus closed the connection')));
   }
 
-  /** Connects, authenticates as this user (EXTERNAL) and says Hello, within `timeoutMs`. */
+  /**
+   * Connects, authenticates as this user (EXTERNAL) and says Hello, all within `timeoutMs`. It does
+   * not keep the process alive by itself: a caller that waits for it holds the process (a warm-up
+   * that nobody waits for lets the process end).
+   */
   static async open(path: string, timeoutMs: number): Promise<BusConnection> {
+    const deadline = performance.now() + timeoutMs;
     const socket = createConnection(path);
-    const timer = setTimeout(() => socket.destroy(new Error('timeout')), timeoutMs);
+    socket.unref();
+    const timer = setTimeout(() => socket.destroy(new BusTimeout('timeout')), timeoutMs);
+    timer.unref();
     try {
       await new Promise<void>((resolve, reject) => {
         let text = '';
         const onData = (chunk: Buffer) => {
           text += chunk.toString('latin1');
-          if (!text.includes('\r\n')) return;
+          if (!text.includes('\r\n')) {
+            // The answer to AUTH is one short line: anything longer is not a bus.
+            if (text.length > 1024) reject(new Error('the session bus answered the sign-in with something that is not D-Bus'));
+            return;
+          }
           socket.off('data', onData);
-          socket.off('error', reject);
           if (text.startsWith('OK ')) resolve();
           else reject(new Error(`the session bus refused this user (${text.trim().slice(0, 80)})`));
         };
@@ -436,17 +467,24 @@ export class BusConnection {
         socket.write(`\0AUTH EXTERNAL ${uid}\r\n`);
       });
     } catch (error) {
-      clearTimeout(timer);
       socket.destroy();
-      const reason = error instanceof Error ? error.message : String(error);
-      if (reason === 'timeout') throw new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`);
+      if (error instanceof BusTimeout) throw new BusTimeout(`it did not answer within ${waited(timeoutMs)}`);
       const code = (error as NodeJS.ErrnoException).code;
-      throw new Error(code ? `the session bus could not be reached (${code})` : reason);
+      throw new Error(code ? `the session bus could not be reached (${code})` : error instanceof Error ? error.message : String(error));
+    } finally {
+      clearTimeout(timer);
     }
-    clearTimeout(timer);
+    socket.removeAllListeners('error');
+    socket.removeAllListeners('close');
     socket.write('BEGIN\r\n');
     const bus = new BusConnection(socket);
-    await bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' }, timeoutMs);
+    try {
+      const hello = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' };
+      await bus.call(hello, Math.max(1, deadline - performance.now()), false);
+    } catch (error) {
+      bus.close();
+      throw error;
+    }
     return bus;
   }
 
@@ -465,26 +503,41 @@ export class BusConnection {
     };
   }
 
-  /** Calls a method; resolves with the reply's body, rejects with a BusError or after `timeoutMs`. */
-  call(call: Call, timeoutMs: number): Promise<unknown[]> {
+  /**
+   * Calls a method; resolves with the reply's body, rejects with a BusError, or with a BusTimeout
+   * after `timeoutMs`. While it waits it keeps the process alive, unless `hold` is false.
+   */
+  call(call: Call, timeoutMs: number, hold = true): Promise<unknown[]> {
     if (this.#closed) return Promise.reject(this.#closed);
     const serial = ++this.#serial;
-    const release = this.hold();
+    const release = hold ? this.hold() : () => {};
     return new Promise<Message>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(serial);
-        reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`));
+        reject(new BusTimeout(`it did not answer within ${waited(timeoutMs)}`));
       }, timeoutMs);
+      if (!hold) timer.unref();
       this.#pending.set(serial, { resolve, reject, timer });
       this.#socket.write(encodeCall(serial, call));
     })
       .then((reply) => {
         if (reply.type === ERROR) {
-          throw new BusError(reply.errorName ?? 'org.freedesktop.DBus.Error.Failed', typeof reply.body[0] === 'string' ? reply.body[0] : (reply.errorName ?? 'error'));
+          // The service's own words, cut short: they are quoted to the user.
+          const words = typeof reply.body[0] === 'string' ? reply.body[0].slice(0, 200) : (reply.errorName ?? 'error');
+          throw new BusError(reply.errorName ?? 'org.freedesktop.DBus.Error.Failed', words);
+        }
+        if (call.reply !== undefined && reply.signature !== call.reply) {
+          throw new Error(`the bus answered ${call.member} with values of type "${reply.signature}", not "${call.reply}"`);
         }
         return reply.body;
       })
       .finally(release);
+  }
+
+  /** Hears the connection end, with the reason. Returns a function that stops listening. */
+  onClose(listener: (reason: Error) => void): () => void {
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
   /** Hears every signal this connection receives (after an AddMatch). Returns a function that stops it. */
@@ -533,5 +586,7 @@ export class BusConnection {
       clearTimeout(waiter.timer);
       waiter.reject(reason);
     }
+    for (const listener of this.#closeListeners) listener(reason);
+    this.#closeListeners.clear();
   }
 }

@@ -9,6 +9,7 @@
 import { ConnectError } from '../common/errors.js';
 import { IDENTITY } from '../config/identity.js';
 import { chunkedStore, maxEntryChars } from './chunked.js';
+import { waited } from './dbus.js';
 import { connectSecretService, secretServiceEntries } from './secret-service.js';
 import type { SecretStore } from './store.js';
 
@@ -85,17 +86,24 @@ function unavailable(op: Op['op'], reason: string, cause?: unknown): ConnectErro
 // One keychain request at a time: keychain daemons are not built for bursts (a hundred parallel
 // lookups have been seen to crash GNOME Keyring), and the requests are quick one by one.
 let queue: Promise<unknown> = Promise.resolve();
+/** The last call that got no answer in time, and when. */
+let stuck: { at: number; error: unknown } | undefined;
 function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   const run = queue.then(work, work);
   queue = run.catch(() => undefined);
   return run;
 }
 
+/** A keychain call that got no answer in time. */
+class KeychainTimeout extends Error {
+  readonly timedOut = true;
+}
+
 /** Bounds a call in this process (macOS, Windows): the library's own calls have no timeout. */
 async function bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`it did not answer within ${Math.round(timeoutMs / 1000)} seconds`)), timeoutMs);
+    timer = setTimeout(() => reject(new KeychainTimeout(`it did not answer within ${waited(timeoutMs)}`)), timeoutMs);
   });
   try {
     return await Promise.race([work, timeout]);
@@ -144,8 +152,22 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
     };
   }
   const call = async (op: Op & { account?: string; value?: string }): Promise<Value> => {
+    const asked = performance.now();
     try {
-      return await reportWaiting(oneAtATime(() => run(op)), waitingAfterMs);
+      return await reportWaiting(
+        oneAtATime(async () => {
+          // A call that waited in line behind one that got no answer shares that outcome: a keychain
+          // that does not answer costs one timeout, not one per call. Calls made after it try again.
+          if (stuck && stuck.at >= asked) throw stuck.error;
+          try {
+            return await run(op);
+          } catch (error) {
+            if ((error as { timedOut?: unknown }).timedOut === true) stuck = { at: performance.now(), error };
+            throw error;
+          }
+        }),
+        waitingAfterMs,
+      );
     } catch (error) {
       throw unavailable(op.op, error instanceof Error ? error.message : String(error), error);
     }

@@ -8,7 +8,7 @@
 // locked keyring is unlocked the way other programs do it, through the keyring's own prompt; the
 // wait for the user is bounded separately (2 minutes). Secrets cross the bus with the spec's "plain"
 // algorithm: the bus is this user's own socket, the one the secret is read from anyway.
-import { BusConnection, BusError, sessionBusPath, type Call, type Message, type Variant } from './dbus.js';
+import { BusConnection, BusError, BusTimeout, sessionBusPath, waited, type Call, type Message, type Variant } from './dbus.js';
 
 const BUS_NAME = 'org.freedesktop.secrets';
 const SERVICE_PATH = '/org/freedesktop/secrets';
@@ -16,6 +16,8 @@ const SERVICE = 'org.freedesktop.Secret.Service';
 const ITEM = 'org.freedesktop.Secret.Item';
 const PROMPT = 'org.freedesktop.Secret.Prompt';
 const NO_PROMPT = '/';
+/** The largest value one entry takes: what is written can always be read back (dbus.ts reads up to 16 MB). */
+const MAX_SECRET_BYTES = 8 * 2 ** 20;
 
 export interface SecretServiceOptions {
   /** How long one call to the bus may take. */
@@ -43,47 +45,56 @@ class Session {
     readonly options: SecretServiceOptions,
   ) {}
 
-  call(path: string, iface: string, member: string, signature = '', body: unknown[] = []): Promise<unknown[]> {
-    const call: Call = { destination: BUS_NAME, path, interface: iface, member, signature, body };
+  call(path: string, iface: string, member: string, signature = '', body: unknown[] = [], reply?: string): Promise<unknown[]> {
+    const call: Call = { destination: BUS_NAME, path, interface: iface, member, signature, body, ...(reply === undefined ? {} : { reply }) };
     return this.bus.call(call, this.options.callTimeoutMs);
   }
 
   /** The items with all these attributes: unlocked first, then locked. */
   async search(attributes: Record<string, string>): Promise<{ unlocked: string[]; locked: string[] }> {
-    const [unlocked, locked] = (await this.call(SERVICE_PATH, SERVICE, 'SearchItems', 'a{ss}', [attributes])) as [string[], string[]];
+    const [unlocked, locked] = (await this.call(SERVICE_PATH, SERVICE, 'SearchItems', 'a{ss}', [attributes], 'aoao')) as [string[], string[]];
     return { unlocked, locked };
   }
 
   /** Unlocks these objects (items or collections), asking the user through the keyring's prompt if it needs one. */
   async unlock(paths: string[]): Promise<void> {
     if (paths.length === 0) return;
-    const [, prompt] = (await this.call(SERVICE_PATH, SERVICE, 'Unlock', 'ao', [paths])) as [string[], string];
+    const [, prompt] = (await this.call(SERVICE_PATH, SERVICE, 'Unlock', 'ao', [paths], 'aoo')) as [string[], string];
     if (prompt === NO_PROMPT) return;
     const dismissed = await this.prompt(prompt);
     if (dismissed) throw new Error('the keyring is locked, and its unlock prompt was dismissed');
   }
 
-  /** Shows a prompt the keyring asked for and waits for the user: true if they dismissed it. */
+  /**
+   * Shows a prompt the keyring asked for and waits for the user: true if they dismissed it. The wait
+   * ends early, as a failure, if the connection closes or the keyring leaves the bus (it died or
+   * restarted: its prompt will never complete).
+   */
   async prompt(path: string): Promise<boolean> {
-    const rule = `type='signal',interface='${PROMPT}',member='Completed',path='${path}'`;
-    const dbus = (member: string) => ({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member, signature: 's', body: [rule] });
-    await this.bus.call(dbus('AddMatch'), this.options.callTimeoutMs);
+    const rules = [
+      `type='signal',interface='${PROMPT}',member='Completed',path='${path}'`,
+      `type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='${BUS_NAME}'`,
+    ];
+    const dbus = (member: string, rule: string) => ({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member, signature: 's', body: [rule] });
+    for (const rule of rules) await this.bus.call(dbus('AddMatch', rule), this.options.callTimeoutMs);
     const release = this.bus.hold();
-    let stop = () => {};
+    const stops: Array<() => void> = [];
     try {
       const completed = new Promise<boolean>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`nobody answered the keyring's unlock prompt within ${Math.round(this.options.promptTimeoutMs / 1000)} seconds`));
+          reject(new Error(`nobody answered the keyring's unlock prompt within ${waited(this.options.promptTimeoutMs)}`));
         }, this.options.promptTimeoutMs);
-        const off = this.bus.onSignal((message: Message) => {
-          if (message.path !== path || message.interface !== PROMPT || message.member !== 'Completed') return;
-          resolve(Boolean(message.body[0]));
-        });
-        stop = () => {
-          clearTimeout(timer);
-          off();
-        };
+        stops.push(() => clearTimeout(timer));
+        stops.push(
+          this.bus.onSignal((message: Message) => {
+            if (message.path === path && message.interface === PROMPT && message.member === 'Completed') resolve(Boolean(message.body[0]));
+            else if (message.member === 'NameOwnerChanged' && message.body[0] === BUS_NAME) reject(new Error('the keyring left the bus while its prompt was showing'));
+          }),
+        );
+        stops.push(this.bus.onClose((reason) => reject(reason)));
       });
+      // Settled before the Prompt call below may fail: never an unhandled rejection.
+      completed.catch(() => undefined);
       // The window to attach the prompt to: none (a terminal, or a window on another toolkit).
       await this.call(path, PROMPT, 'Prompt', 's', ['']);
       return await completed;
@@ -91,9 +102,9 @@ class Session {
       this.call(path, PROMPT, 'Dismiss').catch(() => undefined);
       throw error;
     } finally {
-      stop();
+      for (const stop of stops) stop();
       release();
-      this.bus.call(dbus('RemoveMatch'), this.options.callTimeoutMs).catch(() => undefined);
+      for (const rule of rules) this.bus.call(dbus('RemoveMatch', rule), this.options.callTimeoutMs).catch(() => undefined);
     }
   }
 
@@ -129,13 +140,16 @@ function session(options: SecretServiceOptions): Promise<Session> {
   return shared.session;
 }
 
+/** Connects and opens a session, all within one call's time. */
 async function open(options: SecretServiceOptions): Promise<Session> {
+  const deadline = performance.now() + options.callTimeoutMs;
   const bus = await BusConnection.open(sessionBusPath(), options.callTimeoutMs);
   try {
     const plain: Variant = { type: 's', value: '' };
     const [, path] = (await bus.call(
-      { destination: BUS_NAME, path: SERVICE_PATH, interface: SERVICE, member: 'OpenSession', signature: 'sv', body: ['plain', plain] },
-      options.callTimeoutMs,
+      { destination: BUS_NAME, path: SERVICE_PATH, interface: SERVICE, member: 'OpenSession', signature: 'sv', body: ['plain', plain], reply: 'vo' },
+      Math.max(1, deadline - performance.now()),
+      false,
     )) as [Variant, string];
     return new Session(bus, path, options);
   } catch (error) {
@@ -149,17 +163,36 @@ export function connectSecretService(options: SecretServiceOptions): void {
   session(options).catch(() => undefined);
 }
 
-/** Runs `work` on the session; a failure closes the connection (the next call opens a new one) and is said in words. */
-async function run<T>(options: SecretServiceOptions, work: (s: Session) => Promise<T>): Promise<T> {
+/** The keyring restarted (KeePassXC's comes and goes with the app): the session is gone, the call may be made again. */
+const GONE = new Set(['org.freedesktop.Secret.Error.NoSession', 'org.freedesktop.DBus.Error.UnknownObject']);
+
+/** A failure said in words; `timedOut` when nothing answered in time. */
+export class SecretServiceError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Runs `work` on the session. A failure closes the connection, so that the next call opens a new one
+ * (a timeout leaves it in an unknown state; an error may mean the keyring restarted), and is said in
+ * words. Work that failed because the keyring's session was gone is run once more on a new one.
+ */
+async function run<T>(options: SecretServiceOptions, work: (s: Session) => Promise<T>, again = true): Promise<T> {
   let s: Session | undefined;
+  // Waiting for the connection keeps the process alive (a warm-up alone does not).
+  const alive = setInterval(() => undefined, 60_000);
   try {
-    s = await session(options);
+    s = await session(options).finally(() => clearInterval(alive));
     return await work(s);
   } catch (error) {
-    // Start afresh next time: a timeout leaves the connection in an unknown state, and an error may
-    // mean the keyring restarted and the session is gone. Only a locked keyring keeps it.
     if (s && !(error instanceof BusError && error.busName === 'org.freedesktop.Secret.Error.IsLocked')) s.bus.close();
-    throw new Error(reasonOf(error), { cause: error });
+    if (again && s && error instanceof BusError && GONE.has(error.busName)) return run(options, work, false);
+    throw new SecretServiceError(reasonOf(error), error instanceof BusTimeout, { cause: error });
   }
 }
 
@@ -170,7 +203,7 @@ export function secretServiceEntries(service: string, options: SecretServiceOpti
       run(options, async (s) => {
         const item = await s.item(service, username);
         if (item === undefined) return null;
-        const [secret] = (await s.call(item, ITEM, 'GetSecret', 'o', [s.path])) as [[string, Buffer, Buffer, string]];
+        const [secret] = (await s.call(item, ITEM, 'GetSecret', 'o', [s.path], '(oayays)')) as [[string, Buffer, Buffer, string]];
         try {
           return new TextDecoder('utf-8', { fatal: true }).decode(secret[2]);
         } catch {
@@ -180,18 +213,19 @@ export function secretServiceEntries(service: string, options: SecretServiceOpti
 
     set: (username: string, value: string): Promise<void> =>
       run(options, async (s) => {
+        if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new Error(`the value is larger than the ${MAX_SECRET_BYTES / 2 ** 20} MB this client keeps in one entry`);
         const item = await s.item(service, username);
         if (item !== undefined) {
           await s.call(item, ITEM, 'SetSecret', '(oayays)', [s.secret(value)]);
           return;
         }
-        const [collection] = (await s.call(SERVICE_PATH, SERVICE, 'ReadAlias', 's', ['default'])) as [string];
+        const [collection] = (await s.call(SERVICE_PATH, SERVICE, 'ReadAlias', 's', ['default'], 'o')) as [string];
         if (collection === NO_PROMPT) throw new Error('the keyring has no default collection to keep the entry in; create one in the keyring\'s manager');
         const properties = {
           'org.freedesktop.Secret.Item.Label': { type: 's', value: `keyring:${username}@${service}` },
           'org.freedesktop.Secret.Item.Attributes': { type: 'a{ss}', value: { service, username } },
         };
-        const create = () => s.call(collection, 'org.freedesktop.Secret.Collection', 'CreateItem', 'a{sv}(oayays)b', [properties, s.secret(value), true]);
+        const create = () => s.call(collection, 'org.freedesktop.Secret.Collection', 'CreateItem', 'a{sv}(oayays)b', [properties, s.secret(value), true], 'oo');
         let created: unknown[];
         try {
           created = await create();
@@ -209,7 +243,7 @@ export function secretServiceEntries(service: string, options: SecretServiceOpti
         const { unlocked, locked } = await s.search({ service, username });
         await s.unlock(locked);
         for (const item of [...unlocked, ...locked]) {
-          const [prompt] = (await s.call(item, ITEM, 'Delete')) as [string];
+          const [prompt] = (await s.call(item, ITEM, 'Delete', '', [], 'o')) as [string];
           if (prompt !== NO_PROMPT && (await s.prompt(prompt))) throw new Error('the keyring\'s prompt was dismissed; nothing was deleted');
         }
         return unlocked.length + locked.length > 0;
@@ -221,9 +255,11 @@ export function secretServiceEntries(service: string, options: SecretServiceOpti
         const names: string[] = [];
         // Attributes are readable on locked items too: listing needs no unlock.
         for (const item of [...unlocked, ...locked]) {
-          const [attributes] = (await s.call(item, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [ITEM, 'Attributes'])) as [Variant];
+          const [attributes] = (await s.call(item, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [ITEM, 'Attributes'], 'v')) as [Variant];
+          if (attributes.type !== 'a{ss}') continue;
           const username = (attributes.value as [string, string][]).find(([key]) => key === 'username')?.[1];
-          if (username !== undefined) names.push(username);
+          // Two items for one name (made by another program) are listed once; get and set refuse them.
+          if (username !== undefined && !names.includes(username)) names.push(username);
         }
         return names;
       }),

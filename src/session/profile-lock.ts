@@ -34,6 +34,8 @@ export interface LockOptions {
   renewMs?: number;
   /** A record this waiter sees unchanged this long is abandoned, when its process cannot be checked. Default 3 × renewMs + 4 s. */
   leaseMs?: number;
+  /** How long past a holder's expected end this waiter still waits for it. Default 10 s (GRACE_MS). */
+  graceMs?: number;
 }
 
 export interface ProfileLock {
@@ -61,7 +63,7 @@ interface Holder {
 const DEFAULT_HOLD_MS = 60_000;
 const DEFAULT_RENEW_MS = 2_000;
 /** How long past a holder's `until` a waiter still waits for it. */
-const GRACE_MS = 10_000;
+export const GRACE_MS = 10_000;
 /** Drafts and moved-aside records older than this are left over from a crash. */
 const LEFTOVER_MS = 60_000;
 const MAX_POLL_MS = 200;
@@ -295,7 +297,7 @@ export async function acquireProfileLock(profile: string, options: LockOptions =
       if (await takeOver(path, holder)) continue;
     } else if (holder && options.timeoutMs !== undefined && waited >= options.timeoutMs) {
       throw busy(profile, holder, `this program stopped waiting after ${duration(options.timeoutMs)}. Try again once it has finished.`);
-    } else if (holder && Date.now() >= holder.until + GRACE_MS && waited >= leaseMs) {
+    } else if (holder && Date.now() >= holder.until + (options.graceMs ?? GRACE_MS) && waited >= leaseMs) {
       // Past its own estimate: a hang is likelier than a slow provider. (Not before a whole lease,
       // so that a holder judged by its renewals alone gets the chance to be found abandoned.)
       throw busy(
