@@ -107,13 +107,6 @@ class Writer {
       case 'u':
         this.u32(Number(value));
         return;
-      case 'i': {
-        this.align(4);
-        const b = Buffer.alloc(4);
-        b.writeInt32LE(Number(value));
-        this.#push(b);
-        return;
-      }
       case 's':
       case 'o': {
         // The bus drops a connection that sends a NUL inside a string: refuse it here, in words.

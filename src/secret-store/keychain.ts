@@ -63,8 +63,7 @@ async function reportWaiting<T>(work: Promise<T>, afterMs: number): Promise<T> {
   }
 }
 
-type Op = { op: 'get' | 'set' | 'delete' | 'list' };
-type Value = string | boolean | string[] | null;
+type Op = 'get' | 'set' | 'delete' | 'list';
 
 function storeName(platform: NodeJS.Platform): string {
   if (platform === 'win32') return 'Windows Credential Manager';
@@ -72,9 +71,9 @@ function storeName(platform: NodeJS.Platform): string {
   return 'Secret Service keyring (GNOME Keyring, KWallet)';
 }
 
-const ACTIONS: Record<Op['op'], string> = { get: 'read from', set: 'write to', delete: 'delete from', list: 'list the entries of' };
+const ACTIONS: Record<Op, string> = { get: 'read from', set: 'write to', delete: 'delete from', list: 'list the entries of' };
 
-function unavailable(op: Op['op'], reason: string, cause?: unknown): ConnectError {
+function unavailable(op: Op, reason: string, cause?: unknown): ConnectError {
   return new ConnectError(
     'keychain_unavailable',
     `Could not ${ACTIONS[op]} the ${storeName(process.platform)}: ${reason}. Tokens are kept only in the system keychain, ` +
@@ -132,26 +131,21 @@ export interface KeychainOptions {
 /** One keychain entry per account, as the OS stores it. */
 export function keychainEntries(service: string = DEFAULT_SERVICE, options: KeychainOptions = {}): SecretStore {
   const waitingAfterMs = options.waitingAfterMs ?? KEYCHAIN_WAITING_AFTER_MS;
-  let run: (op: Op & { account?: string; value?: string }) => Promise<Value>;
+  let entries: SecretStore;
   if (useSecretService()) {
-    const entries = secretServiceEntries(service, { callTimeoutMs: options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS, promptTimeoutMs: KEYCHAIN_PROMPT_TIMEOUT_MS });
-    run = (op) => {
-      if (op.op === 'get') return entries.get(op.account ?? '');
-      if (op.op === 'set') return entries.set(op.account ?? '', op.value ?? '').then(() => null);
-      if (op.op === 'delete') return entries.delete(op.account ?? '');
-      return entries.list();
-    };
+    entries = secretServiceEntries(service, { callTimeoutMs: options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS, promptTimeoutMs: KEYCHAIN_PROMPT_TIMEOUT_MS });
   } else {
     const timeoutMs = options.timeoutMs ?? KEYCHAIN_PROMPT_TIMEOUT_MS;
-    run = async (op) => {
-      // Loaded on first use: Linux never loads the native library.
-      const { runNativeOp } = await import('./native-keychain.js');
-      const account = op.account ?? '';
-      const request = op.op === 'list' ? { op: op.op, service } : op.op === 'set' ? { op: op.op, service, account, value: op.value ?? '' } : { op: op.op, service, account };
-      return bounded(runNativeOp(request), timeoutMs);
+    // Loaded on first use: Linux never loads the native library.
+    const native = async () => (await import('./native-keychain.js')).nativeEntries(service);
+    entries = {
+      get: async (account) => bounded((await native()).get(account), timeoutMs),
+      set: async (account, value) => bounded((await native()).set(account, value), timeoutMs),
+      delete: async (account) => bounded((await native()).delete(account), timeoutMs),
+      list: async () => bounded((await native()).list(), timeoutMs),
     };
   }
-  const call = async (op: Op & { account?: string; value?: string }): Promise<Value> => {
+  const call = async <T>(op: Op, work: () => Promise<T>): Promise<T> => {
     const asked = performance.now();
     try {
       return await reportWaiting(
@@ -160,7 +154,7 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
           // that does not answer costs one timeout, not one per call. Calls made after it try again.
           if (stuck && stuck.at >= asked) throw stuck.error;
           try {
-            return await run(op);
+            return await work();
           } catch (error) {
             if ((error as { timedOut?: unknown }).timedOut === true) stuck = { at: performance.now(), error };
             throw error;
@@ -169,16 +163,14 @@ export function keychainEntries(service: string = DEFAULT_SERVICE, options: Keyc
         waitingAfterMs,
       );
     } catch (error) {
-      throw unavailable(op.op, error instanceof Error ? error.message : String(error), error);
+      throw unavailable(op, error instanceof Error ? error.message : String(error), error);
     }
   };
   return {
-    get: async (account) => (await call({ op: 'get', account })) as string | null,
-    set: async (account, value) => {
-      await call({ op: 'set', account, value });
-    },
-    delete: async (account) => (await call({ op: 'delete', account })) as boolean,
-    list: async () => (await call({ op: 'list' })) as string[],
+    get: (account) => call('get', () => entries.get(account)),
+    set: (account, value) => call('set', () => entries.set(account, value)),
+    delete: (account) => call('delete', () => entries.delete(account)),
+    list: () => call('list', () => entries.list()),
   };
 }
 

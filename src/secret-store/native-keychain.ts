@@ -4,18 +4,12 @@
 // freeze the process.)
 import { AsyncEntry, findCredentialsAsync } from '@napi-rs/keyring';
 
-export type NativeOp = { op: 'get' | 'delete'; service: string; account: string } | { op: 'set'; service: string; account: string; value: string } | { op: 'list'; service: string };
-
-export async function runNativeOp(request: NativeOp): Promise<string | boolean | string[] | null> {
-  switch (request.op) {
-    case 'get':
-      return new AsyncEntry(request.service, request.account).getPassword();
-    case 'set':
-      await new AsyncEntry(request.service, request.account).setPassword(request.value);
-      return null;
-    case 'delete':
-      return new AsyncEntry(request.service, request.account).deleteCredential();
-    case 'list':
-      return (await findCredentialsAsync(request.service)).map((c) => c.account);
-  }
+/** The OS keychain's entries for one service name, one per account (errors as the library throws them). */
+export function nativeEntries(service: string) {
+  return {
+    get: (account: string): Promise<string | null> => new AsyncEntry(service, account).getPassword(),
+    set: (account: string, value: string): Promise<void> => new AsyncEntry(service, account).setPassword(value),
+    delete: (account: string): Promise<boolean> => new AsyncEntry(service, account).deleteCredential(),
+    list: async (): Promise<string[]> => (await findCredentialsAsync(service)).map((c) => c.account),
+  };
 }

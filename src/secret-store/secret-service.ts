@@ -167,7 +167,7 @@ export function connectSecretService(options: SecretServiceOptions): void {
 const GONE = new Set(['org.freedesktop.Secret.Error.NoSession', 'org.freedesktop.DBus.Error.UnknownObject']);
 
 /** A failure said in words; `timedOut` when nothing answered in time. */
-export class SecretServiceError extends Error {
+class SecretServiceError extends Error {
   constructor(
     message: string,
     readonly timedOut: boolean,

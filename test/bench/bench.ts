@@ -249,9 +249,9 @@ print(sum(peaks.values()), len(peaks))`;
       rss[name].push(Number(out[1]) / 1024);
     }
   }
-  // Memory: every process a command starts (only the CLI itself since the keychain is spoken to over
-  // D-Bus in process), each one's peak RSS (VmHWM) read from /proc while it runs, added up. Polling costs time, so apart from the
-  // runs above, which time the start.
+  // Memory: every process a command starts (only the CLI itself, since the keychain is spoken to over
+  // D-Bus in process), each one's peak RSS (VmHWM) read from /proc while it runs, added up. Polling
+  // costs time, so apart from the runs above, which time the start.
   const sums: Record<'status' | 'token', number[]> = { status: [], token: [] };
   const processes = new Set<number>();
   for (let i = 0; i < 6; i++) {
