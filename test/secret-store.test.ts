@@ -131,6 +131,27 @@ describe('a keychain that cannot serve: a clear error, and the process ends as u
     }
   });
 
+  test('the keyring leaves the bus while its unlock prompt shows (the connection stays): the call fails then', async () => {
+    const bus = await startFakeBus((call, reply) => {
+      if (call.member === 'SearchItems') reply.ok('aoao', [[], ['/org/freedesktop/secrets/collection/login/1']]);
+      else if (call.member === 'Unlock') reply.ok('aoo', [[], '/org/freedesktop/secrets/prompt/p1']);
+      else if (call.member === 'Prompt') {
+        reply.ok('', []);
+        // The bus says the keyring's name has lost its owner: it died, and its prompt with it.
+        const gone = ['org.freedesktop.secrets', ':1.99', ''];
+        setTimeout(() => reply.signal('/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameOwnerChanged', 'sss', gone), 300);
+      } else return workingService()(call, reply);
+      return true;
+    });
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: Could not read from .*: the keyring left the bus while its prompt was showing\./);
+      assert.ok(ms < 3500, `the process ran ${ms} ms`);
+    } finally {
+      bus.close();
+    }
+  });
+
   test('the keyring restarted since the last call: its session is gone, and the call is made once more on a new one', async () => {
     const bus = await startFakeBus((call, reply) => {
       // The first connection's session is gone by the time the secret is asked for.

@@ -8,13 +8,15 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ERROR, FIELD, METHOD_RETURN, decodeMessage, encodeMessage, messageLength, type Message } from '../../src/secret-store/dbus.js';
+import { ERROR, FIELD, METHOD_RETURN, SIGNAL, decodeMessage, encodeMessage, messageLength, type Message } from '../../src/secret-store/dbus.js';
 
 export interface Reply {
   /** Answer with these values. */
   ok(signature: string, body: unknown[]): void;
   /** Answer with a D-Bus error. */
   fail(name: string, message: string): void;
+  /** Send the client a signal, as from the bus itself (org.freedesktop.DBus). */
+  signal(path: string, iface: string, member: string, signature: string, body: unknown[]): void;
   /** The client's connection, to close or to leave silent. */
   socket: Socket;
   /** Which connection this is, from 1. */
@@ -67,6 +69,21 @@ export async function startFakeBus(answer: (call: Message, reply: Reply) => bool
         const reply: Reply = {
           ok: (signature, body) => send(encodeMessage(METHOD_RETURN, ++serial, fields(), signature, body)),
           fail: (name, message) => send(encodeMessage(ERROR, ++serial, fields([[FIELD.errorName, { type: 's', value: name }]]), 's', [message])),
+          signal: (path, iface, member, signature, body) =>
+            send(
+              encodeMessage(
+                SIGNAL,
+                ++serial,
+                [
+                  [FIELD.path, { type: 'o', value: path }],
+                  [FIELD.interface, { type: 's', value: iface }],
+                  [FIELD.member, { type: 's', value: member }],
+                  [FIELD.sender, { type: 's', value: 'org.freedesktop.DBus' }],
+                ],
+                signature,
+                body,
+              ),
+            ),
           socket,
           connection,
         };
