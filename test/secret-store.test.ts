@@ -252,6 +252,25 @@ describe('a keychain that cannot serve: a clear error, and the process ends as u
     assert.equal(await store.get(name), null);
   });
 
+  test('a bus that announces an answer of 20 MB: refused before reading it (16 MB at most), in words', async () => {
+    const bus = await startFakeBus((call, reply) => {
+      if (call.member !== 'Hello') return false;
+      const head = Buffer.alloc(16);
+      head.write('l\x02\x01\x01', 0, 'latin1');
+      head.writeUInt32LE(20 * 2 ** 20, 4);
+      head.writeUInt32LE(1, 8);
+      reply.socket.write(head);
+      return true;
+    });
+    try {
+      const { outcome, ms } = await callIn({ DBUS_SESSION_BUS_ADDRESS: bus.address }, 'store.get("x")');
+      assert.match(outcome, /^keychain_unavailable: .*: the bus sent a message of 20971536 bytes, more than this client accepts\./);
+      assert.ok(ms < 3500, `the process ran ${ms} ms`);
+    } finally {
+      bus.close();
+    }
+  });
+
   test('no session bus at all, or a bus that talks nonsense: said in words', async () => {
     const none = await callIn({ DBUS_SESSION_BUS_ADDRESS: '', XDG_RUNTIME_DIR: '/nonexistent' }, 'store.list()');
     assert.match(none.outcome, /^keychain_unavailable: Could not list the entries of the Secret Service keyring .*: there is no D-Bus session bus \(DBUS_SESSION_BUS_ADDRESS is not set\)\./);
